@@ -8,7 +8,7 @@ __all__ = ['FORGET_COSTS', 'forget_probability', 'forget_nll', 'check_forget', '
            'potential_loss', 'UnlearnResult', 'load_checkpoint', 'NonFiniteLoss', 'fit_unlearning', 'unlearn',
            'classifier_guided']
 
-# %% ../nbs/06_core.ipynb #d6933570
+# %% ../nbs/06_core.ipynb #405135b0
 import copy, math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +19,7 @@ from .utils import (set_seed, default_device, batch_sampler, ema_update, atomic_
                                rng_state, set_rng_state)
 from .divergences import conjugate
 
-# %% ../nbs/06_core.ipynb #653e9d70
+# %% ../nbs/06_core.ipynb #6455acc3
 def forget_probability(logits, forget:list):
     "Summed classifier probability of the `forget` classes, shape (N,)."
     return logits.softmax(1)[:, forget].sum(1)
@@ -32,7 +32,7 @@ def forget_nll(logits, forget:list):
 
 FORGET_COSTS = {'nll': forget_nll, 'prob': forget_probability}
 
-# %% ../nbs/06_core.ipynb #84faa65f
+# %% ../nbs/06_core.ipynb #190c491f
 def check_forget(forget, n_classes:int) -> list:
     "`forget` (an int or a list) as a sorted list of valid class indices."
     idx = [forget] if isinstance(forget, int) else list(forget)
@@ -42,7 +42,7 @@ def check_forget(forget, n_classes:int) -> list:
     if len(set(idx)) == n_classes: raise ValueError("`forget` names every class: at least one class must be retained.")
     return sorted(set(idx))
 
-# %% ../nbs/06_core.ipynb #fc2c5010
+# %% ../nbs/06_core.ipynb #ec19b294
 def make_forget_cost(forget_cost, classifier, forget:list):
     "A function `x -> F(x)` of shape (N,): 'nll', 'prob', or a user callable `x -> (N,)`."
     if callable(forget_cost): return forget_cost
@@ -51,12 +51,12 @@ def make_forget_cost(forget_cost, classifier, forget:list):
     fn = FORGET_COSTS[forget_cost]
     return lambda x: fn(classifier(x), forget)
 
-# %% ../nbs/06_core.ipynb #9afd82aa
+# %% ../nbs/06_core.ipynb #b6850c02
 def transport_cost(x, x0, scale:float=1.0):
     "`||x - x0||^2 / (dim * scale)` per sample: the squared move per coordinate, in units of `scale`."
     return (x - x0).pow(2).flatten(1).sum(1) / (x[0].numel() * scale)
 
-# %% ../nbs/06_core.ipynb #f28ca615
+# %% ../nbs/06_core.ipynb #a082d3b2
 class Standardize(nn.Module):
     "`(x - mean) / std` with fixed statistics."
     def __init__(self, mean, std):
@@ -80,7 +80,7 @@ def potential_for(x, hidden:int=256, depth:int=3) -> nn.Module:
                              nn.Linear(c, 1), nn.Flatten(0))
     raise ValueError(f"No default potential for data of shape {tuple(x.shape[1:])}: pass `potential=` your own nn.Module x -> (N,).")
 
-# %% ../nbs/06_core.ipynb #8714dbf1
+# %% ../nbs/06_core.ipynb #167ec076
 def as_tuple(inputs) -> tuple:
     "Generator inputs as a tuple, to call `generator(*inputs)`."
     return tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
@@ -107,7 +107,7 @@ def check_target(sample, x):
         raise ValueError(f"Target samples have shape {got} but the generator produces {tuple(x.shape[1:])}: "
                          "pass target data shaped like the generator's output.")
 
-# %% ../nbs/06_core.ipynb #d0578ec0
+# %% ../nbs/06_core.ipynb #5d0f2b35
 def potential_loss(potential, x_gen, cost, x_target, psi_source, psi_target, r1:float):
     "The semi-dual loss of the potential, with an R1 penalty on the target samples."
     x_target = x_target.detach().requires_grad_(r1 > 0)
@@ -118,7 +118,7 @@ def potential_loss(potential, x_gen, cost, x_target, psi_source, psi_target, r1:
         loss = loss + r1 / 2 * grad.pow(2).flatten(1).sum(1).mean()
     return loss
 
-# %% ../nbs/06_core.ipynb #5a3c492b
+# %% ../nbs/06_core.ipynb #54949eee
 @dataclass
 class UnlearnResult:
     "What `unlearn` returns: the unlearned generator, the potential and the training history."
@@ -132,7 +132,7 @@ class UnlearnResult:
         share = self.history.get('forget_share', [float('nan')])[-1] if n else float('nan')
         return f"UnlearnResult({n} steps, last forget share {share:.4f}, config={self.config})"
 
-# %% ../nbs/06_core.ipynb #048bbda6
+# %% ../nbs/06_core.ipynb #941d45ae
 def load_checkpoint(path, config:dict):
     "The saved state at `path` if it exists and was written with `config`; None if there is no file."
     path = Path(path)
@@ -146,7 +146,7 @@ def load_checkpoint(path, config:dict):
                          "Use the same settings to resume, or pass another checkpoint path.")
     return state
 
-# %% ../nbs/06_core.ipynb #da538174
+# %% ../nbs/06_core.ipynb #629c58ad
 class NonFiniteLoss(FloatingPointError):
     "Raised when a loss of `unlearn` stops being finite."
 
@@ -202,7 +202,7 @@ def fit_unlearning(G, G0, potential, cost_fn, conjugates, sample_inputs, draw_ta
         if checkpoint and ((step + 1) % checkpoint_every == 0 or step + 1 == cfg['steps']): save(step + 1)
     return (ema if ema is not None else G).eval(), history
 
-# %% ../nbs/06_core.ipynb #d3fb3af0
+# %% ../nbs/06_core.ipynb #342899f0
 def _setup(generator, classifier, forget, sample_inputs, target, forget_cost, device, seed):
     "Copies, checks and samplers shared by `unlearn` and its ablation."
     if not isinstance(generator, nn.Module): raise TypeError("`generator` must be an nn.Module.")
@@ -233,7 +233,7 @@ def _cost_fn(F, lam, tau, scale):
         return tau * t + lam * f, t, f
     return cost
 
-# %% ../nbs/06_core.ipynb #262b747f
+# %% ../nbs/06_core.ipynb #b551d6e6
 def unlearn(generator:nn.Module,     # any one-step generator, called as generator(*inputs)
             classifier,              # frozen classifier (module or callable) returning logits (N, C)
             forget,                  # class index or list of indices to forget
@@ -272,7 +272,7 @@ def unlearn(generator:nn.Module,     # any one-step generator, called as generat
 
 def _name(x): return x if isinstance(x, str) else getattr(x, '__name__', repr(x))
 
-# %% ../nbs/06_core.ipynb #59871ee9
+# %% ../nbs/06_core.ipynb #3c7ec631
 def classifier_guided(generator:nn.Module, classifier, forget, *, sample_inputs=None, lam:float=1.0,
                       tau:float=0.05, forget_cost='nll', steps:int=2000, batch_size:int=256, lr_g:float=1e-4,
                       ema:float|None=None, device=None, seed:int|None=None, progress:bool=True,
