@@ -6,7 +6,7 @@
 __all__ = ['ToyConfig', 'pretrained_toy', 'ToyEvaluator', 'pot_reference', 'run_toy', 'format_table', 'plot_before_after',
            'plot_class_mass']
 
-# %% ../nbs/08_toy.ipynb #202cb1b4
+# %% ../nbs/08_toy.ipynb #3dc1541a
 import hashlib, json, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -20,7 +20,7 @@ from .discrete import discrete_unlearning, target_marginal, barycentric_map
 from .metrics import (percentage_unlearning, class_shares, ideal_shares, total_variation,
                                  retain_stability, w2_squared, support_threshold, in_support_rate)
 
-# %% ../nbs/08_toy.ipynb #ef43dcbc
+# %% ../nbs/08_toy.ipynb #4285be37
 @dataclass
 class ToyConfig:
     "Every setting of the toy pipeline."
@@ -55,7 +55,7 @@ class ToyConfig:
                 'pretrain_lr', 'p_equal', 'classifier_steps', 'seed']
         return hashlib.sha1(json.dumps({k: getattr(self, k) for k in keys}).encode()).hexdigest()[:12]
 
-# %% ../nbs/08_toy.ipynb #8e505238
+# %% ../nbs/08_toy.ipynb #def20478
 def pretrained_toy(cfg:ToyConfig, cache_dir=None, progress:bool=True):
     "The mixture, the pretrained generator, the forget-cost classifier and the pretraining time (cached)."
     mix = ring_mixture(cfg.n_components, cfg.radius, cfg.std)
@@ -76,7 +76,7 @@ def pretrained_toy(cfg:ToyConfig, cache_dir=None, progress:bool=True):
         atomic_save({'generator': G.state_dict(), 'classifier': clf.state_dict(), 'pretrain_time': pretrain_time}, path)
     return mix, G, clf, pretrain_time
 
-# %% ../nbs/08_toy.ipynb #c95f9b54
+# %% ../nbs/08_toy.ipynb #88dde380
 class ToyEvaluator:
     "Scores generators on fixed inputs against the exact mixture."
     def __init__(self, mix, G0, cfg:ToyConfig):
@@ -110,7 +110,7 @@ class ToyEvaluator:
                        retain_stability=retain_stability(self.labels0, labels, list(forget)))
         return row
 
-# %% ../nbs/08_toy.ipynb #9c124b2a
+# %% ../nbs/08_toy.ipynb #6425d0f4
 def pot_reference(G0, clf, forget, cfg:ToyConfig, mix, lam:float=1.0, tau:float=0.05, seed:int=0):
     "Class shares and plan of the discrete unlearning problem on samples of `G0`."
     g = torch.Generator().manual_seed(seed)
@@ -123,7 +123,7 @@ def pot_reference(G0, clf, forget, cfg:ToyConfig, mix, lam:float=1.0, tau:float=
     shares = torch.zeros(mix.n_classes, dtype=torch.float64).index_add_(0, labels, q) / q.sum()
     return {'shares': shares.tolist(), 'plan': P, 'source': xs, 'target': xt}
 
-# %% ../nbs/08_toy.ipynb #a40ce469
+# %% ../nbs/08_toy.ipynb #b7875aa3
 def run_toy(cfg:ToyConfig, cache_dir=None, progress:bool=True) -> dict:
     "Pretrain (cached), then unlearn each class of `cfg.forget` with UOT-Unlearn and the ablation; metrics for all."
     mix, G0, clf, pretrain_time = pretrained_toy(cfg, cache_dir, progress)
@@ -143,7 +143,7 @@ def run_toy(cfg:ToyConfig, cache_dir=None, progress:bool=True) -> dict:
             rows.append(row); models[(name, f)] = res
     return {'rows': rows, 'models': models, 'mix': mix, 'G0': G0, 'classifier': clf, 'evaluator': ev}
 
-# %% ../nbs/08_toy.ipynb #f7c1f88e
+# %% ../nbs/08_toy.ipynb #57f43ae9
 def format_table(rows) -> str:
     "The metric rows as a plain-text table."
     cols = ['method', 'forget', 'pul', 'tv_ideal', 'in_support', 'w2', 'retain_stability', 'pot_share_gap', 'time_s']
@@ -152,7 +152,7 @@ def format_table(rows) -> str:
     lines += ['  '.join(f'{fmt(r.get(c)):>17}' for c in cols) for r in rows]
     return '\n'.join(lines)
 
-# %% ../nbs/08_toy.ipynb #73b9548b
+# %% ../nbs/08_toy.ipynb #9950f440
 def plot_before_after(result:dict, forget:int, method:str='UOT-Unlearn', n:int=3000):
     "Samples of the pretrained and the unlearned generator on the same inputs, coloured by class."
     import matplotlib.pyplot as plt

@@ -1,0 +1,39 @@
+"The nbdev-ci checks: the library matches the notebooks, the notebooks are clean, and every notebook runs."
+import filecmp, shutil, subprocess
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NBS = sorted(p.name for p in (ROOT / 'nbs').glob('*.ipynb') if not p.name.startswith('_'))
+
+
+@pytest.fixture(scope='module')
+def copy_of_project(tmp_path_factory):
+    "A copy of the sources, so the checks never touch the working tree."
+    dst = tmp_path_factory.mktemp('proj')
+    for name in ['settings.ini', 'setup.py', 'README.md', '_quarto.yml']: shutil.copy(ROOT / name, dst / name)
+    shutil.copytree(ROOT / 'nbs', dst / 'nbs', symlinks=True)
+    shutil.copytree(ROOT / 'uot_unlearn', dst / 'uot_unlearn', ignore=shutil.ignore_patterns('__pycache__'))
+    return dst
+
+
+def _diff(a: Path, b: Path, pattern):
+    return [p.name for p in sorted(a.glob(pattern)) if not filecmp.cmp(p, b / p.name, shallow=False)]
+
+
+def test_library_matches_notebooks(copy_of_project):
+    subprocess.run(['nbdev_export'], cwd=copy_of_project, check=True)
+    changed = _diff(copy_of_project / 'uot_unlearn', ROOT / 'uot_unlearn', '*.py')
+    assert not changed, f"nbdev_export changes {changed}: run nbdev_export and commit the result"
+
+
+def test_notebooks_are_clean(copy_of_project):
+    subprocess.run(['nbdev_clean'], cwd=copy_of_project, check=True)
+    changed = _diff(copy_of_project / 'nbs', ROOT / 'nbs', '*.ipynb')
+    assert not changed, f"nbdev_clean changes {changed}: run nbdev_clean and commit the result"
+
+
+@pytest.mark.parametrize('notebook', NBS)
+def test_notebook_runs(notebook):
+    r = subprocess.run(['nbdev_test', '--path', f'nbs/{notebook}', '--do_print'], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
