@@ -97,4 +97,4 @@ def test_checkpoint_from_other_configuration_is_refused(tmp_path):
     ck = tmp_path / 'ck.pt'
     run(steps=2, checkpoint=ck)
     with pytest.raises(ValueError, match='different configuration.*lam'):
-        run(steps=2, checkpoint=ck, lam=2.0)
+        run(steps=2, checkpoint=ck, lam=5.0)

@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['MLPClassifier', 'train_classifier', 'accuracy', 'predict']
 
-# %% ../nbs/04_classifier.ipynb #e7807bc4
+# %% ../nbs/04_classifier.ipynb #42658aff
 import torch
 from torch import nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 from .utils import set_seed, default_device
 
-# %% ../nbs/04_classifier.ipynb #4bebf064
+# %% ../nbs/04_classifier.ipynb #0462e844
 class MLPClassifier(nn.Module):
     "An MLP returning logits (N, n_classes) for vector inputs."
     def __init__(self, dim:int, n_classes:int, hidden:int=128, depth:int=3):
@@ -22,7 +22,7 @@ class MLPClassifier(nn.Module):
         self.net = nn.Sequential(*layers, nn.Linear(d, n_classes))
     def forward(self, x): return self.net(x)
 
-# %% ../nbs/04_classifier.ipynb #c32363f4
+# %% ../nbs/04_classifier.ipynb #71c0f5c8
 def train_classifier(model:nn.Module, x, y, steps:int=2000, batch_size:int=256, lr:float=1e-3,
                      seed:int|None=None, device=None, progress:bool=True) -> nn.Module:
     "Train `model` with cross-entropy on `(x, y)`; returns it in eval mode."

@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['toy_main', 'parser', 'main']
 
-# %% ../nbs/09_cli.ipynb #9eede003
+# %% ../nbs/09_cli.ipynb #7943730e
 import argparse, json, os, sys, time
 from pathlib import Path
 
-# %% ../nbs/09_cli.ipynb #f3481150
+# %% ../nbs/09_cli.ipynb #ecef0843
 def toy_main(args):
     "Run the toy pipeline and write its table, metrics and figures."
     import matplotlib; matplotlib.use('Agg')

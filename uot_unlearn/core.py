@@ -8,7 +8,7 @@ __all__ = ['FORGET_COSTS', 'forget_probability', 'forget_nll', 'check_forget', '
            'potential_loss', 'UnlearnResult', 'load_checkpoint', 'NonFiniteLoss', 'fit_unlearning', 'unlearn',
            'classifier_guided']
 
-# %% ../nbs/06_core.ipynb #405135b0
+# %% ../nbs/06_core.ipynb #03e70135
 import copy, math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +19,7 @@ from .utils import (set_seed, default_device, batch_sampler, ema_update, atomic_
                                rng_state, set_rng_state)
 from .divergences import conjugate
 
-# %% ../nbs/06_core.ipynb #6455acc3
+# %% ../nbs/06_core.ipynb #584a9d55
 def forget_probability(logits, forget:list):
     "Summed classifier probability of the `forget` classes, shape (N,)."
     return logits.softmax(1)[:, forget].sum(1)
@@ -32,7 +32,7 @@ def forget_nll(logits, forget:list):
 
 FORGET_COSTS = {'nll': forget_nll, 'prob': forget_probability}
 
-# %% ../nbs/06_core.ipynb #190c491f
+# %% ../nbs/06_core.ipynb #8dca5eb3
 def check_forget(forget, n_classes:int) -> list:
     "`forget` (an int or a list) as a sorted list of valid class indices."
     idx = [forget] if isinstance(forget, int) else list(forget)
@@ -42,7 +42,7 @@ def check_forget(forget, n_classes:int) -> list:
     if len(set(idx)) == n_classes: raise ValueError("`forget` names every class: at least one class must be retained.")
     return sorted(set(idx))
 
-# %% ../nbs/06_core.ipynb #ec19b294
+# %% ../nbs/06_core.ipynb #a474967b
 def make_forget_cost(forget_cost, classifier, forget:list):
     "A function `x -> F(x)` of shape (N,): 'nll', 'prob', or a user callable `x -> (N,)`."
     if callable(forget_cost): return forget_cost
@@ -51,12 +51,12 @@ def make_forget_cost(forget_cost, classifier, forget:list):
     fn = FORGET_COSTS[forget_cost]
     return lambda x: fn(classifier(x), forget)
 
-# %% ../nbs/06_core.ipynb #b6850c02
+# %% ../nbs/06_core.ipynb #70891848
 def transport_cost(x, x0, scale:float=1.0):
     "`||x - x0||^2 / (dim * scale)` per sample: the squared move per coordinate, in units of `scale`."
     return (x - x0).pow(2).flatten(1).sum(1) / (x[0].numel() * scale)
 
-# %% ../nbs/06_core.ipynb #a082d3b2
+# %% ../nbs/06_core.ipynb #e4f1f8c3
 class Standardize(nn.Module):
     "`(x - mean) / std` with fixed statistics."
     def __init__(self, mean, std):
@@ -80,7 +80,7 @@ def potential_for(x, hidden:int=256, depth:int=3) -> nn.Module:
                              nn.Linear(c, 1), nn.Flatten(0))
     raise ValueError(f"No default potential for data of shape {tuple(x.shape[1:])}: pass `potential=` your own nn.Module x -> (N,).")
 
-# %% ../nbs/06_core.ipynb #167ec076
+# %% ../nbs/06_core.ipynb #6664dc33
 def as_tuple(inputs) -> tuple:
     "Generator inputs as a tuple, to call `generator(*inputs)`."
     return tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
@@ -107,7 +107,7 @@ def check_target(sample, x):
         raise ValueError(f"Target samples have shape {got} but the generator produces {tuple(x.shape[1:])}: "
                          "pass target data shaped like the generator's output.")
 
-# %% ../nbs/06_core.ipynb #5d0f2b35
+# %% ../nbs/06_core.ipynb #648a0c7a
 def potential_loss(potential, x_gen, cost, x_target, psi_source, psi_target, r1:float):
     "The semi-dual loss of the potential, with an R1 penalty on the target samples."
     x_target = x_target.detach().requires_grad_(r1 > 0)
@@ -118,7 +118,7 @@ def potential_loss(potential, x_gen, cost, x_target, psi_source, psi_target, r1:
         loss = loss + r1 / 2 * grad.pow(2).flatten(1).sum(1).mean()
     return loss
 
-# %% ../nbs/06_core.ipynb #54949eee
+# %% ../nbs/06_core.ipynb #d61afbb0
 @dataclass
 class UnlearnResult:
     "What `unlearn` returns: the unlearned generator, the potential and the training history."
@@ -132,7 +132,7 @@ class UnlearnResult:
         share = self.history.get('forget_share', [float('nan')])[-1] if n else float('nan')
         return f"UnlearnResult({n} steps, last forget share {share:.4f}, config={self.config})"
 
-# %% ../nbs/06_core.ipynb #941d45ae
+# %% ../nbs/06_core.ipynb #23b1b1a1
 def load_checkpoint(path, config:dict):
     "The saved state at `path` if it exists and was written with `config`; None if there is no file."
     path = Path(path)
@@ -146,7 +146,7 @@ def load_checkpoint(path, config:dict):
                          "Use the same settings to resume, or pass another checkpoint path.")
     return state
 
-# %% ../nbs/06_core.ipynb #629c58ad
+# %% ../nbs/06_core.ipynb #3c1d1488
 class NonFiniteLoss(FloatingPointError):
     "Raised when a loss of `unlearn` stops being finite."
 
@@ -182,14 +182,14 @@ def fit_unlearning(G, G0, potential, cost_fn, conjugates, sample_inputs, draw_ta
     for step in bar:
         z = to_device(sample_inputs(cfg['batch_size']), device)
         with torch.no_grad(): x0 = G0(*z)
-        lv = torch.zeros(())
-        if potential is not None:  # potential step on a detached batch of the current generator
-            with torch.no_grad(): x = G(*z)
-            cost = cost_fn(x, x0)[0]
-            lv = potential_loss(potential, x, cost, draw_target(cfg['batch_size']), psi1, psi2, cfg['r1'])
-            opt_v.zero_grad(set_to_none=True); lv.backward(); opt_v.step()
-        x = G(*z)
+        x = G(*z)  # one forward serves both steps: the potential step does not change G
         cost, transport, forget_cost = cost_fn(x, x0)
+        lv = torch.zeros(())
+        if potential is not None:
+            # data-free: the originals x0 = G0(z) are themselves a batch of the target G0#mu
+            x_target = x0 if draw_target is None else draw_target(cfg['batch_size'])
+            lv = potential_loss(potential, x.detach(), cost.detach(), x_target, psi1, psi2, cfg['r1'])
+            opt_v.zero_grad(set_to_none=True); lv.backward(); opt_v.step()
         lg = (cost - potential(x)).mean() if potential is not None else cost.mean()
         losses = {'loss_v': lv.item(), 'loss_g': lg.item()}
         _check_finite(step, losses, history)
@@ -202,7 +202,7 @@ def fit_unlearning(G, G0, potential, cost_fn, conjugates, sample_inputs, draw_ta
         if checkpoint and ((step + 1) % checkpoint_every == 0 or step + 1 == cfg['steps']): save(step + 1)
     return (ema if ema is not None else G).eval(), history
 
-# %% ../nbs/06_core.ipynb #342899f0
+# %% ../nbs/06_core.ipynb #fb835b44
 def _setup(generator, classifier, forget, sample_inputs, target, forget_cost, device, seed):
     "Copies, checks and samplers shared by `unlearn` and its ablation."
     if not isinstance(generator, nn.Module): raise TypeError("`generator` must be an nn.Module.")
@@ -222,6 +222,7 @@ def _setup(generator, classifier, forget, sample_inputs, target, forget_cost, de
     def draw_target(n):
         with torch.no_grad(): return draw(n)
     probe = draw_target(256); check_target(probe, x_probe)
+    if target is None: draw_target = None  # the loop uses the batch's own originals G0(z)
     scale = probe.float().var(0).mean().clamp(min=1e-12).item()  # the target's per-coordinate variance
     F = make_forget_cost(forget_cost, classifier, forget)
     return G, G0, classifier, forget, sample_inputs, draw_target, probe, scale, F, dev
@@ -233,21 +234,21 @@ def _cost_fn(F, lam, tau, scale):
         return tau * t + lam * f, t, f
     return cost
 
-# %% ../nbs/06_core.ipynb #b551d6e6
+# %% ../nbs/06_core.ipynb #786cda80
 def unlearn(generator:nn.Module,     # any one-step generator, called as generator(*inputs)
             classifier,              # frozen classifier (module or callable) returning logits (N, C)
             forget,                  # class index or list of indices to forget
             *,
             sample_inputs=None,      # n -> generator input (tensor or tuple); default generator.sample_inputs
             target=None,             # None (data-free: samples of the original), a tensor, or an iterable of batches
-            lam:float=1.0,           # weight of the forget cost
-            tau:float=0.05,          # weight of the transport term (in units of the target's variance)
+            lam:float=2.0,           # weight of the forget cost
+            tau:float=0.2,           # weight of the transport term (in units of the target's variance)
             divergence='kl',         # target-side divergence: 'kl', 'chi2', 'softplus', 'linear' or a conjugate
             source_divergence='linear', # source-side divergence ('linear': hard, a generator cannot reweight inputs)
             forget_cost='nll',       # 'nll' = -log(1 - p_f), 'prob' = p_f, or a callable x -> (N,)
-            steps:int=2000,          # number of potential + generator steps
+            steps:int=800,           # number of potential + generator steps
             batch_size:int=256,      # samples per step
-            lr_g:float=1e-4,         # generator learning rate (Adam, betas (0.5, 0.9))
+            lr_g:float=3e-4,         # generator learning rate (Adam, betas (0.5, 0.9))
             lr_v:float=1e-3,         # potential learning rate
             r1:float=0.1,            # weight of the R1 gradient penalty on the potential
             ema:float|None=None,     # EMA decay of the unlearned generator; None: no EMA
@@ -272,9 +273,9 @@ def unlearn(generator:nn.Module,     # any one-step generator, called as generat
 
 def _name(x): return x if isinstance(x, str) else getattr(x, '__name__', repr(x))
 
-# %% ../nbs/06_core.ipynb #3c7ec631
-def classifier_guided(generator:nn.Module, classifier, forget, *, sample_inputs=None, lam:float=1.0,
-                      tau:float=0.05, forget_cost='nll', steps:int=2000, batch_size:int=256, lr_g:float=1e-4,
+# %% ../nbs/06_core.ipynb #9c34bf6b
+def classifier_guided(generator:nn.Module, classifier, forget, *, sample_inputs=None, lam:float=2.0,
+                      tau:float=0.2, forget_cost='nll', steps:int=800, batch_size:int=256, lr_g:float=3e-4,
                       ema:float|None=None, device=None, seed:int|None=None, progress:bool=True,
                       checkpoint=None, checkpoint_every:int=500) -> UnlearnResult:
     "Ablation of `unlearn`: fine-tune on the cost `c(z, G(z))` alone, without potential or divergence."

@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['plot_plan', 'plot_plan_lines', 'semi_relaxed_sinkhorn', 'target_marginal', 'barycentric_map', 'discrete_unlearning']
 
-# %% ../nbs/00_uot_primer.ipynb #9fa74245
+# %% ../nbs/00_uot_primer.ipynb #f291791b
 import numpy as np
 import torch
 
-# %% ../nbs/00_uot_primer.ipynb #f5c1ed8b
+# %% ../nbs/00_uot_primer.ipynb #96e49d65
 def plot_plan(P, a=None, b=None, title='', axes=None):
     "A transport plan as a matrix, with its row marginal on the left and column marginal on top (`a`, `b` dashed)."
     import matplotlib.pyplot as plt
@@ -40,8 +40,8 @@ def plot_plan_lines(xs, xt, P, ax=None, thr=1e-8, **kwargs):
     ax.scatter(*np.asarray(xt).T, c='C1', s=12, label='target', **kwargs)
     return ax
 
-# %% ../nbs/00_uot_primer.ipynb #d09779fd
-def semi_relaxed_sinkhorn(a, b, M, reg:float, rho:float, n_iter:int=5000, tol:float=1e-10):
+# %% ../nbs/00_uot_primer.ipynb #5d2be4d0
+def semi_relaxed_sinkhorn(a, b, M, reg:float, rho:float, n_iter:int=5000, tol:float=1e-9):
     "Entropic OT plan with the source marginal `a` hard and the target marginal KL(`rho`)-relaxed around `b`."
     a, b, M = (torch.as_tensor(t, dtype=torch.float64) for t in (a, b, M))
     log_k = -M / reg + a.log()[:, None] + b.log()[None, :]   # entropy relative to a b^T, as POT's reg_type='kl'
@@ -55,7 +55,7 @@ def semi_relaxed_sinkhorn(a, b, M, reg:float, rho:float, n_iter:int=5000, tol:fl
     f = a.log() - (log_k + g[None, :]).logsumexp(1)  # finish on the hard side
     return (log_k + f[:, None] + g[None, :]).exp()
 
-# %% ../nbs/00_uot_primer.ipynb #a9b4208d
+# %% ../nbs/00_uot_primer.ipynb #31879980
 def target_marginal(P):
     "Column sums of a plan: the new weight of every target point."
     return P.sum(0)
@@ -65,8 +65,8 @@ def barycentric_map(P, xt):
     P, xt = torch.as_tensor(P, dtype=torch.float64), torch.as_tensor(xt, dtype=torch.float64)
     return (P @ xt.flatten(1) / P.sum(1, keepdim=True)).reshape(len(P), *xt.shape[1:])
 
-# %% ../nbs/00_uot_primer.ipynb #144c136a
-def discrete_unlearning(source, target, forget_cost_target, lam:float=1.0, tau:float=0.05, scale:float|None=None,
+# %% ../nbs/00_uot_primer.ipynb #1baa8811
+def discrete_unlearning(source, target, forget_cost_target, lam:float, tau:float, scale:float|None=None,
                         reg:float=0.01, rho:float=1.0):
     "Plan of the discrete unlearning problem: hard source `source`, KL(`rho`)-relaxed `target`, cost as in `unlearn`."
     xs = torch.as_tensor(source, dtype=torch.float64).flatten(1)

@@ -5,12 +5,12 @@
 # %% auto #0
 __all__ = ['CONJUGATES', 'kl_conjugate', 'chi2_conjugate', 'softplus_conjugate', 'linear_conjugate', 'conjugate']
 
-# %% ../nbs/05_divergences.ipynb #c5fc263f
+# %% ../nbs/05_divergences.ipynb #55de7a80
 import math
 import torch
 import torch.nn.functional as F
 
-# %% ../nbs/05_divergences.ipynb #7b3f5ce0
+# %% ../nbs/05_divergences.ipynb #ac2d632f
 def kl_conjugate(s):
     "Conjugate of the KL divergence: `exp(s) - 1`."
     return torch.expm1(s)
@@ -30,7 +30,7 @@ def linear_conjugate(s):
 
 CONJUGATES = {'kl': kl_conjugate, 'chi2': chi2_conjugate, 'softplus': softplus_conjugate, 'linear': linear_conjugate}
 
-# %% ../nbs/05_divergences.ipynb #618a79e9
+# %% ../nbs/05_divergences.ipynb #d94cb228
 def conjugate(divergence):
     "The conjugate function for a divergence name in `CONJUGATES`, or `divergence` itself if callable."
     if callable(divergence): return divergence

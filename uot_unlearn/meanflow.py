@@ -6,14 +6,14 @@
 __all__ = ['time_features', 'MeanFlowMLP', 'sample_intervals', 'meanflow_target', 'meanflow_loss', 'OneStepGenerator',
            'train_meanflow']
 
-# %% ../nbs/03_meanflow.ipynb #cc44117a
+# %% ../nbs/03_meanflow.ipynb #12e279d1
 import copy, math, time
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 from .utils import set_seed, ema_update, batch_sampler, default_device
 
-# %% ../nbs/03_meanflow.ipynb #a0c5f865
+# %% ../nbs/03_meanflow.ipynb #76f90451
 def time_features(t, n_freq:int=4):
     "Sinusoidal features of times `t` in [0, 1] at frequencies 1, 2, 4, ...: shape (N, 2 * n_freq)."
     # low frequencies only: the MeanFlow target contains du/dt, which high frequencies would inflate
@@ -37,7 +37,7 @@ class MeanFlowMLP(nn.Module):
         if self.label is not None: h = h + self.label(y)
         return self.body(h)
 
-# %% ../nbs/03_meanflow.ipynb #c8fcadc8
+# %% ../nbs/03_meanflow.ipynb #d6904417
 def sample_intervals(n:int, p_equal:float=0.75, mean:float=-0.4, std:float=1.0, device=None):
     "Draw `(r, t)` with `0 <= r <= t <= 1` from a logit-normal; a share `p_equal` has `r = t`."
     a, b = torch.sigmoid(mean + std * torch.randn(2, n, device=device))
@@ -45,7 +45,7 @@ def sample_intervals(n:int, p_equal:float=0.75, mean:float=-0.4, std:float=1.0, 
     r = torch.where(torch.rand(n, device=device) < p_equal, t, r)
     return r, t
 
-# %% ../nbs/03_meanflow.ipynb #2392e8fc
+# %% ../nbs/03_meanflow.ipynb #cdfb71bb
 def meanflow_target(net, z, r, t, v, y=None):
     "The prediction `u(z, r, t)` and the MeanFlow target `v - (t - r) du/dt` (not yet detached)."
     fn = lambda z, r, t: net(z, r, t, y)
@@ -64,7 +64,7 @@ def meanflow_loss(net, x, y=None, p_equal:float=0.75, adaptive_p:float=1.0, adap
     weight = (err.detach() + adaptive_c).pow(-adaptive_p)
     return (weight * err).mean()
 
-# %% ../nbs/03_meanflow.ipynb #e711979f
+# %% ../nbs/03_meanflow.ipynb #26e21cd6
 class OneStepGenerator(nn.Module):
     "The MeanFlow one-step sampler `G(e) = e - u(e, 0, 1)` (or `G(e, y)`) as a plain generator."
     def __init__(self, net:nn.Module, shape:tuple):
@@ -80,7 +80,7 @@ class OneStepGenerator(nn.Module):
         k = getattr(self.net, 'n_classes', None)
         return (e, torch.randint(k, (n,), device=dev)) if k else e
 
-# %% ../nbs/03_meanflow.ipynb #c33f7ed4
+# %% ../nbs/03_meanflow.ipynb #45b47f11
 def train_meanflow(net:nn.Module, data, steps:int=4000, batch_size:int=512, lr:float=1e-3,
                    ema_decay:float=0.999, labels=None, seed:int|None=None, device=None,
                    progress:bool=True, **loss_kwargs):

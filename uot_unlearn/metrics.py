@@ -6,11 +6,11 @@
 __all__ = ['count_forget', 'percentage_unlearning', 'class_shares', 'ideal_shares', 'total_variation', 'retain_stability',
            'w2_squared', 'frechet_distance', 'support_threshold', 'in_support_rate']
 
-# %% ../nbs/07_metrics.ipynb #caa62114
+# %% ../nbs/07_metrics.ipynb #b92caab8
 import numpy as np
 import torch
 
-# %% ../nbs/07_metrics.ipynb #b8d1c1ba
+# %% ../nbs/07_metrics.ipynb #94ebb719
 def count_forget(labels, forget) -> int:
     "Number of labels that are one of the `forget` classes."
     forget = torch.as_tensor([forget] if isinstance(forget, int) else list(forget))
@@ -22,7 +22,7 @@ def percentage_unlearning(labels_before, labels_after, forget) -> float:
     if n0 == 0: raise ValueError(f"The pretrained samples contain no sample of class {forget}: PUL is undefined. Use more samples or check the class index.")
     return 100.0 * (n0 - count_forget(labels_after, forget)) / n0
 
-# %% ../nbs/07_metrics.ipynb #45d716c8
+# %% ../nbs/07_metrics.ipynb #400dcfa3
 def class_shares(labels, n_classes:int):
     "Share of each class among `labels`, shape (n_classes,)."
     labels = torch.as_tensor(labels)
@@ -39,7 +39,7 @@ def total_variation(p, q) -> float:
     "Total variation distance between two discrete distributions: half the L1 distance."
     return 0.5 * float((torch.as_tensor(p, dtype=torch.float64) - torch.as_tensor(q, dtype=torch.float64)).abs().sum())
 
-# %% ../nbs/07_metrics.ipynb #fefe16bf
+# %% ../nbs/07_metrics.ipynb #19c6811d
 def retain_stability(labels_before, labels_after, forget) -> float:
     "Among inputs whose pretrained class is retained, the share whose class is unchanged."
     before, after = torch.as_tensor(labels_before), torch.as_tensor(labels_after)
@@ -47,7 +47,7 @@ def retain_stability(labels_before, labels_after, forget) -> float:
     if not kept.any(): raise ValueError("No input produced a retained class before unlearning.")
     return float((after[kept] == before[kept]).double().mean())
 
-# %% ../nbs/07_metrics.ipynb #dbac350d
+# %% ../nbs/07_metrics.ipynb #c89de03c
 def w2_squared(x, y) -> float:
     "Exact squared 2-Wasserstein distance between two equally weighted point clouds (POT, network simplex)."
     import ot
@@ -68,7 +68,7 @@ def frechet_distance(feats1, feats2) -> float:
     cross = _sqrtm_psd(r1 @ s2 @ r1)
     return float((m1 - m2).pow(2).sum() + s1.trace() + s2.trace() - 2 * cross.trace())
 
-# %% ../nbs/07_metrics.ipynb #70ce6ea9
+# %% ../nbs/07_metrics.ipynb #8f5a445b
 def support_threshold(log_prob_fn, reference, q:float=0.01) -> float:
     "The `q`-quantile of the log-density over `reference` samples of the data."
     return float(torch.quantile(log_prob_fn(reference).double(), q))

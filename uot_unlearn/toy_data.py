@@ -6,12 +6,12 @@
 __all__ = ['GaussianMixture', 'ring_mixture', 'sample_mixture', 'component_log_prob', 'mixture_log_prob', 'BayesClassifier',
            'plot_mixture']
 
-# %% ../nbs/01_toy_data.ipynb #79a5f824
+# %% ../nbs/01_toy_data.ipynb #4de8fcb7
 import math
 import torch
 from torch import nn
 
-# %% ../nbs/01_toy_data.ipynb #048a4aee
+# %% ../nbs/01_toy_data.ipynb #9c8f0e02
 class GaussianMixture:
     "A labelled mixture of isotropic Gaussians with exact log-density, Bayes posterior and sampler."
     def __init__(self,
@@ -36,7 +36,7 @@ class GaussianMixture:
 
     def __repr__(self): return f"GaussianMixture(K={self.n_classes}, dim={self.dim}, std={self.std.tolist()})"
 
-# %% ../nbs/01_toy_data.ipynb #6e887318
+# %% ../nbs/01_toy_data.ipynb #d796c1b3
 def ring_mixture(n_components=8, # number of components (classes)
                  radius=4.0,     # radius of the ring the means lie on
                  std=0.4,        # standard deviation of every component
@@ -46,14 +46,14 @@ def ring_mixture(n_components=8, # number of components (classes)
     angles = torch.arange(n_components) * (2 * math.pi / n_components)
     return GaussianMixture(radius * torch.stack([angles.cos(), angles.sin()], 1), std, weights)
 
-# %% ../nbs/01_toy_data.ipynb #76a9c83d
+# %% ../nbs/01_toy_data.ipynb #08294200
 def sample_mixture(mix:GaussianMixture, n:int, generator=None):
     "Draw `n` points and their component labels from `mix`."
     y = torch.multinomial(mix.weights, n, replacement=True, generator=generator)
     noise = torch.randn(n, mix.dim, generator=generator)
     return mix.means[y] + mix.std[y, None] * noise, y
 
-# %% ../nbs/01_toy_data.ipynb #c6080fbb
+# %% ../nbs/01_toy_data.ipynb #f53364d9
 def component_log_prob(mix:GaussianMixture, x):
     "Matrix of `log w_k + log N(x; m_k, s_k^2 I)`, shape (N, K)."
     if x.ndim != 2 or x.shape[1] != mix.dim:
@@ -67,7 +67,7 @@ def mixture_log_prob(mix:GaussianMixture, x):
     "Exact log-density of `mix` at the points `x` (N, d)."
     return component_log_prob(mix, x).logsumexp(1)
 
-# %% ../nbs/01_toy_data.ipynb #16f45508
+# %% ../nbs/01_toy_data.ipynb #4d81c15a
 class BayesClassifier(nn.Module):
     "The exact posterior of a `GaussianMixture` as a classifier returning logits (N, K)."
     def __init__(self, mix:GaussianMixture):
@@ -75,7 +75,7 @@ class BayesClassifier(nn.Module):
         self.mix = mix
     def forward(self, x): return component_log_prob(self.mix, x)
 
-# %% ../nbs/01_toy_data.ipynb #c4ce4ad9
+# %% ../nbs/01_toy_data.ipynb #85a12283
 def plot_mixture(mix:GaussianMixture, x=None, y=None, ax=None, lim=6.5, n_grid=200, **kwargs):
     "Contours of the mixture's log-density with optional points `x` coloured by label `y`."
     import matplotlib.pyplot as plt

@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['set_seed', 'default_device', 'batch_sampler', 'ema_update', 'atomic_save', 'rng_state', 'set_rng_state']
 
-# %% ../nbs/02_utils.ipynb #73c55c1b
+# %% ../nbs/02_utils.ipynb #ff8865f8
 import os, random, tempfile
 from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
 
-# %% ../nbs/02_utils.ipynb #9b41ff77
+# %% ../nbs/02_utils.ipynb #aacc9f89
 def set_seed(seed:int|None):
     "Seed Python, NumPy and PyTorch (CPU and CUDA); does nothing when `seed` is None."
     if seed is None: return
@@ -23,7 +23,7 @@ def default_device(device=None) -> torch.device:
     if device is not None: return torch.device(device)
     return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
-# %% ../nbs/02_utils.ipynb #487191c4
+# %% ../nbs/02_utils.ipynb #2a991987
 def batch_sampler(data, device=None):
     "A function `n -> batch` drawing from a tensor (random rows), a sampler `n -> tensor`, or an iterable (next batch)."
     if isinstance(data, torch.Tensor):
@@ -45,14 +45,14 @@ def batch_sampler(data, device=None):
         return draw_next
     raise TypeError(f"Cannot draw batches from a {type(data).__name__}: pass a tensor, a function n -> tensor, or an iterable of tensors.")
 
-# %% ../nbs/02_utils.ipynb #40e5d399
+# %% ../nbs/02_utils.ipynb #862428d6
 @torch.no_grad()
 def ema_update(ema:nn.Module, model:nn.Module, decay:float):
     "Move every parameter and buffer of `ema` towards `model` by `1 - decay`."
     for e, m in zip(ema.parameters(), model.parameters()): e.lerp_(m, 1 - decay)
     for e, m in zip(ema.buffers(), model.buffers()): e.copy_(m)
 
-# %% ../nbs/02_utils.ipynb #579ebe92
+# %% ../nbs/02_utils.ipynb #d477b417
 def atomic_save(obj, path):
     "`torch.save` to `path` through a temporary file and an atomic rename."
     path = Path(path)
