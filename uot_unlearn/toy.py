@@ -191,4 +191,5 @@ def plot_class_mass(result:dict, forget:int):
     for i, (name, s) in enumerate(bars.items()): ax.bar(np.arange(K) + i * w, s, w, label=name)
     ax.set_xticks(np.arange(K) + 0.4 - w / 2, range(K)); ax.set_xlabel('class'); ax.set_ylabel('share')
     ax.legend(fontsize=7, ncol=len(bars)); ax.set_title(f"Where the mass of class {forget} goes")
+    fig.tight_layout()
     return fig
