@@ -16,9 +16,10 @@ p = argparse.ArgumentParser()
 p.add_argument('--forget', type=int, nargs='+', default=[0, 3, 5])
 p.add_argument('--out', default='benchmarks/out/toy')
 p.add_argument('--cache-dir', default=None, help='reuse pretrained models (default: pretrain in this run, timed)')
+p.add_argument('--unlearn', default='{}', help='JSON of `unlearn` arguments that override its defaults, e.g. \'{"tau": 0.5}\'')
 args = p.parse_args()
 
-cfg = ToyConfig(forget=tuple(args.forget))
+cfg = ToyConfig(forget=tuple(args.forget), unlearn_kwargs=json.loads(args.unlearn))
 t0 = time.perf_counter()
 res = run_toy(cfg, cache_dir=args.cache_dir, progress=False)
 rows = res['rows']

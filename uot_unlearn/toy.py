@@ -151,7 +151,8 @@ def run_toy(cfg:ToyConfig, cache_dir=None, progress:bool=True) -> dict:
         rows.append({'method': 'POT reference', 'forget': f, 'shares': ref['shares']})
         for name, fn in [('UOT-Unlearn', unlearn), ('classifier-guided', classifier_guided)]:
             t0 = time.perf_counter()
-            res = fn(G0, clf, f, seed=cfg.seed, device='cpu', progress=progress, **cfg.unlearn_kwargs)
+            kw = {k: v for k, v in cfg.unlearn_kwargs.items() if k in inspect.signature(fn).parameters}  # the ablation has no potential settings
+            res = fn(G0, clf, f, seed=cfg.seed, device='cpu', progress=progress, **kw)
             row = {'method': name, 'forget': f, 'time_s': time.perf_counter() - t0, **ev(res.generator, [f])}
             row['pot_share_gap'] = max(abs(a - b) for a, b in zip(row['shares'], ref['shares']))
             rows.append(row); models[(name, f)] = res
