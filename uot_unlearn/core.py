@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['FORGET_COSTS', 'forget_probability', 'forget_nll', 'check_forget', 'make_forget_cost', 'transport_cost',
            'Standardize', 'potential_for', 'as_tuple', 'to_device', 'check_classifier_output', 'check_target',
-           'potential_loss', 'UnlearnResult', 'load_checkpoint', 'NonFiniteLoss', 'fit_unlearning', 'unlearn',
-           'classifier_guided']
+           'potential_loss', 'UnlearnResult', 'load_checkpoint', 'training_state', 'restore_state', 'NonFiniteLoss',
+           'fit_unlearning', 'unlearn', 'classifier_guided']
 
 # %% ../nbs/06_core.ipynb #03e70135
 import copy, math
@@ -147,6 +147,16 @@ def load_checkpoint(path, config:dict):
     return state
 
 # %% ../nbs/06_core.ipynb #3c1d1488
+def training_state(modules:dict) -> dict:
+    "State dicts of the networks and optimisers in `modules` (None for absent ones) and the random state."
+    return {**{k: m.state_dict() if m is not None else None for k, m in modules.items()}, 'rng': rng_state()}
+
+def restore_state(modules:dict, state:dict):
+    "Load what `training_state` saved back into `modules` and restore the random state."
+    for k, m in modules.items():
+        if m is not None: m.load_state_dict(state[k])
+    set_rng_state(state['rng'])
+
 class NonFiniteLoss(FloatingPointError):
     "Raised when a loss of `unlearn` stops being finite."
 
@@ -165,19 +175,12 @@ def fit_unlearning(G, G0, potential, cost_fn, conjugates, sample_inputs, draw_ta
     ema = copy.deepcopy(G).requires_grad_(False) if cfg['ema'] else None
     psi1, psi2 = conjugates
     history, start = {k: [] for k in ('loss_v', 'loss_g', 'forget_cost', 'transport', 'forget_share')}, 0
+    modules = {'generator': G, 'opt_g': opt_g, 'potential': potential, 'opt_v': opt_v, 'ema': ema}
     state = load_checkpoint(checkpoint, cfg) if checkpoint else None
     if state is not None:
-        G.load_state_dict(state['generator']); opt_g.load_state_dict(state['opt_g'])
-        if potential is not None: potential.load_state_dict(state['potential']); opt_v.load_state_dict(state['opt_v'])
-        if ema is not None: ema.load_state_dict(state['ema'])
+        restore_state(modules, state)
         history, start = state['history'], state['step']
-        set_rng_state(state['rng'])
-    def save(step):
-        atomic_save({'step': step, 'config': cfg, 'generator': G.state_dict(), 'opt_g': opt_g.state_dict(),
-                     'potential': potential.state_dict() if potential is not None else None,
-                     'opt_v': opt_v.state_dict() if opt_v is not None else None,
-                     'ema': ema.state_dict() if ema is not None else None,
-                     'history': history, 'rng': rng_state()}, checkpoint)
+    save = lambda step: atomic_save({**training_state(modules), 'step': step, 'config': cfg, 'history': history}, checkpoint)
     bar = tqdm(range(start, cfg['steps']), disable=not progress, desc='unlearn', initial=start, total=cfg['steps'])
     for step in bar:
         z = to_device(sample_inputs(cfg['batch_size']), device)
