@@ -47,7 +47,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None):
     "Entry point of the `uot-unlearn` console script."
     args = parser().parse_args(argv)
-    n_classes = 8
+    from uot_unlearn.toy import ToyConfig
+    n_classes = ToyConfig().n_components
     if args.command == 'toy' and any(not 0 <= f < n_classes for f in args.forget):
         parser().error(f"--forget takes classes 0..{n_classes - 1} of the toy ring, got {args.forget}")
     args.func(args)

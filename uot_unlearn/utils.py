@@ -32,7 +32,7 @@ def batch_sampler(data, device=None):
             idx = torch.randint(len(data), (n,))
             return data[idx].to(device)
         return draw
-    if callable(data) and not isinstance(data, torch.utils.data.DataLoader):
+    if callable(data):
         return lambda n: data(n).to(device)
     if hasattr(data, '__iter__'):
         it = [iter(data)]
