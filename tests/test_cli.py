@@ -25,9 +25,27 @@ def test_toy_small_writes_table_metrics_and_figures_and_reuses_cache(tmp_path):
 
 def test_unknown_forget_class_is_a_clear_error(tmp_path):
     r = cli('toy', '--small', '--forget', '9', '--out', str(tmp_path))
-    assert r.returncode == 2 and '--forget takes classes 0..7' in r.stderr
+    assert r.returncode == 2 and '--forget takes classes 0..7 for `toy`' in r.stderr
 
 
 def test_no_command_shows_usage():
     r = cli()
     assert r.returncode == 2 and 'usage: uot-unlearn' in r.stderr
+
+
+def test_digits_small_runs_every_method_and_writes_figures(tmp_path):
+    out, cache = tmp_path / 'out', tmp_path / 'cache'
+    r = cli('digits', '--small', '--quiet', '--forget', '5', '--device', 'cpu', '--out', str(out), '--cache-dir', str(cache))
+    assert r.returncode == 0, r.stderr
+    rows = json.loads((out / 'metrics.json').read_text())['rows']
+    assert [r['method'] for r in rows] == ['pretrained', 'UOT-Unlearn', 'retrain', 'finetune', 'gradient ascent', 'classifier-guided']
+    assert all(0 <= r['pul'] <= 100 for r in rows[1:])
+    for name in ['tradeoff', 'forgotten_inputs', 'samples']: assert (out / f'{name}_forget5.png').stat().st_size > 0
+    assert len(list(cache.glob('digits-*.pt'))) == 1
+
+
+def test_digits_bad_arguments_are_clear_errors(tmp_path):
+    r = cli('digits', '--small', '--forget', '10', '--out', str(tmp_path))
+    assert r.returncode == 2 and '--forget takes classes 0..9' in r.stderr
+    r = cli('digits', '--small', '--methods', 'magic', '--out', str(tmp_path))
+    assert r.returncode == 2 and '--methods takes some of' in r.stderr

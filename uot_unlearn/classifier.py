@@ -24,8 +24,8 @@ class MLPClassifier(nn.Module):
 
 # %% ../nbs/04_classifier.ipynb #71c0f5c8
 def train_classifier(model:nn.Module, x, y, steps:int=2000, batch_size:int=256, lr:float=1e-3,
-                     seed:int|None=None, device=None, progress:bool=True) -> nn.Module:
-    "Train `model` with cross-entropy on `(x, y)`; returns it in eval mode."
+                     seed:int|None=None, device=None, progress:bool=True, augment=None) -> nn.Module:
+    "Train `model` with cross-entropy on `(x, y)` (each batch through `augment` if given); returns it in eval mode."
     if len(x) != len(y): raise ValueError(f"`x` has {len(x)} samples but `y` has {len(y)} labels.")
     set_seed(seed)
     dev = default_device(device)
@@ -33,7 +33,8 @@ def train_classifier(model:nn.Module, x, y, steps:int=2000, batch_size:int=256, 
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     for _ in tqdm(range(steps), disable=not progress, desc='classifier'):
         idx = torch.randint(len(x), (batch_size,))
-        loss = F.cross_entropy(model(x[idx].to(dev)), y[idx].to(dev))
+        xb = x[idx].to(dev)
+        loss = F.cross_entropy(model(augment(xb) if augment else xb), y[idx].to(dev))
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
     return model.eval()
 

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['count_forget', 'percentage_unlearning', 'class_shares', 'ideal_shares', 'total_variation', 'retain_stability',
-           'w2_squared', 'frechet_distance', 'support_threshold', 'in_support_rate']
+           'w2_squared', 'frechet_distance', 'support_threshold', 'in_support_rate', 'metrics_table']
 
 # %% ../nbs/07_metrics.ipynb #b92caab8
 import numpy as np
@@ -76,3 +76,11 @@ def support_threshold(log_prob_fn, reference, q:float=0.01) -> float:
 def in_support_rate(log_prob_fn, x, threshold:float) -> float:
     "Share of samples `x` whose log-density is above `threshold`."
     return float((log_prob_fn(x) > threshold).double().mean())
+
+# %% ../nbs/07_metrics.ipynb #4f2a53b3
+def metrics_table(rows, columns) -> str:
+    "The `columns` of metric `rows` (dicts) as a fixed-width plain-text table."
+    fmt = lambda v: '-' if v is None else (f'{v:.4f}' if isinstance(v, float) else str(v))
+    lines = ['  '.join(f'{c:>17}' for c in columns)]
+    lines += ['  '.join(f'{fmt(r.get(c)):>17}' for c in columns) for r in rows]
+    return '\n'.join(lines)

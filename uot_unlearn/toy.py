@@ -18,7 +18,7 @@ from .classifier import MLPClassifier, train_classifier, accuracy, predict
 from .core import unlearn, classifier_guided, forget_nll
 from .discrete import discrete_unlearning, target_marginal, barycentric_map
 from .metrics import (percentage_unlearning, class_shares, ideal_shares, total_variation,
-                                 retain_stability, w2_squared, support_threshold, in_support_rate)
+                                 retain_stability, w2_squared, support_threshold, in_support_rate, metrics_table)
 
 # %% ../nbs/08_toy.ipynb #5e002af3
 @dataclass
@@ -160,12 +160,8 @@ def run_toy(cfg:ToyConfig, cache_dir=None, progress:bool=True) -> dict:
 
 # %% ../nbs/08_toy.ipynb #4a4f1696
 def format_table(rows) -> str:
-    "The metric rows as a plain-text table."
-    cols = ['method', 'forget', 'pul', 'tv_ideal', 'in_support', 'w2', 'retain_stability', 'pot_share_gap', 'time_s']
-    fmt = lambda v: '-' if v is None else (f'{v:.4f}' if isinstance(v, float) else str(v))
-    lines = ['  '.join(f'{c:>17}' for c in cols)]
-    lines += ['  '.join(f'{fmt(r.get(c)):>17}' for c in cols) for r in rows]
-    return '\n'.join(lines)
+    "The toy metric rows as a plain-text table."
+    return metrics_table(rows, ['method', 'forget', 'pul', 'tv_ideal', 'in_support', 'w2', 'retain_stability', 'pot_share_gap', 'time_s'])
 
 # %% ../nbs/08_toy.ipynb #8ba8dde6
 def plot_before_after(result:dict, forget:int, method:str='UOT-Unlearn', n:int=3000):
