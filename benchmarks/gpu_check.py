@@ -26,6 +26,7 @@ p.add_argument('--unlearn-steps', type=int, default=100)
 p.add_argument('--out', default='benchmarks/out/gpu_check')
 p.add_argument('--device', default=None)
 p.add_argument('--size', type=int, default=32)
+p.add_argument('--unet', default='{}', help='JSON of U-Net settings that override the preset, e.g. \'{"attn_res": []}\'')
 p.add_argument('--speed-only', action='store_true', help='only the per-step timings (no training loop, sampling or unlearning)')
 args = p.parse_args()
 dev = torch.device(args.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
@@ -33,8 +34,9 @@ cuda = dev.type == 'cuda'
 torch.backends.cuda.matmul.allow_tf32 = True; torch.backends.cudnn.allow_tf32 = True
 torch.backends.cudnn.benchmark = True
 out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
+overrides = json.loads(args.unet)
 report = {'device': torch.cuda.get_device_name(dev) if cuda else platform.processor() or 'cpu',
-          'torch': torch.__version__, 'preset': args.preset, 'batch': args.batch, 'size': args.size}
+          'torch': torch.__version__, 'preset': args.preset, 'unet_overrides': overrides, 'batch': args.batch, 'size': args.size}
 
 def sync():
     if cuda: torch.cuda.synchronize(dev)
@@ -48,7 +50,7 @@ def timed(fn, n:int, warmup:int=3) -> float:
 
 x, y = load_digit_images(args.size)
 x = x.repeat(1, 3, 1, 1)
-net = unet(args.preset, channels=3, size=args.size).to(dev)
+net = unet(args.preset, channels=3, size=args.size, **overrides).to(dev)
 report['params'] = n_params(net)
 opt = torch.optim.Adam(net.parameters(), lr=2e-4)
 xb = x[:args.batch].to(dev)
@@ -71,7 +73,9 @@ t_fp32 = timed(step, 20)
 report['train_peak_memory_gib'] = torch.cuda.max_memory_allocated(dev) / 2**30 if cuda else None
 try: report['train_images_per_s_bf16'] = args.batch / timed(lambda: step(True), 20)
 except RuntimeError as e: report['train_images_per_s_bf16'] = f'bf16 autocast failed: {str(e)[:300]}'
+if cuda: torch.cuda.reset_peak_memory_stats(dev)
 t_nojvp = timed(step_without_jvp, 20)
+report['train_peak_memory_gib_without_jvp'] = torch.cuda.max_memory_allocated(dev) / 2**30 if cuda else None
 report.update(train_images_per_s_tf32=args.batch / t_fp32, train_step_s_tf32=t_fp32, jvp_share_of_step=1 - t_nojvp / t_fp32)
 print(json.dumps(report, indent=1), flush=True)
 if args.speed_only:
@@ -79,7 +83,7 @@ if args.speed_only:
 
 # a few hundred real training steps on the stand-in data, then samples
 t0 = time.perf_counter()
-G, losses = train_meanflow(unet(args.preset, channels=3, size=args.size), x, steps=args.train_steps, batch_size=args.batch,
+G, losses = train_meanflow(unet(args.preset, channels=3, size=args.size, **overrides), x, steps=args.train_steps, batch_size=args.batch,
                            lr=2e-4, ema_decay=0.99, seed=0, device=dev, progress=False)
 sync(); report['train_loop_s'] = time.perf_counter() - t0
 k = min(20, len(losses))
