@@ -11,7 +11,10 @@ import copy, math, time
 import torch
 from torch import nn
 from tqdm.auto import tqdm
-from .utils import set_seed, ema_update, batch_sampler, default_device
+import torch.distributed as dist
+from .utils import set_seed, ema_update, batch_sampler, default_device, atomic_save
+from .core import load_checkpoint, training_state, restore_state
+from .distributed import broadcast_parameters, all_reduce_gradients, is_main
 
 # %% ../nbs/03_meanflow.ipynb #76f90451
 def time_features(t, n_freq:int=4):
@@ -83,27 +86,37 @@ class OneStepGenerator(nn.Module):
 # %% ../nbs/03_meanflow.ipynb #45b47f11
 def train_meanflow(net:nn.Module, data, steps:int=4000, batch_size:int=512, lr:float=1e-3,
                    ema_decay:float=0.999, labels=None, seed:int|None=None, device=None,
-                   progress:bool=True, **loss_kwargs):
+                   progress:bool=True, checkpoint=None, checkpoint_every:int=500, **loss_kwargs):
     "Train `net` with the MeanFlow loss; returns the EMA generator and the loss history."
-    set_seed(seed)
+    rank = dist.get_rank() if dist.is_initialized() else 0
+    set_seed(None if seed is None else seed + rank)  # under torchrun each process draws its own batches
     dev = default_device(device)
     net = net.to(dev).train()
+    broadcast_parameters(net)                        # ... from the same initial weights
     ema = copy.deepcopy(net).requires_grad_(False)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps, eta_min=lr * 0.1)
     if labels is not None and not isinstance(data, torch.Tensor):
         raise TypeError("With `labels`, `data` must be a tensor with one row per label.")
     draw_x = batch_sampler(data, dev) if labels is None else None
-    history = []
-    for step in tqdm(range(steps), disable=not progress, desc='MeanFlow'):
+    cfg = dict(steps=steps, batch_size=batch_size, lr=lr, ema_decay=ema_decay, seed=seed, conditional=labels is not None, **loss_kwargs)
+    modules, history, start = {'net': net, 'ema': ema, 'opt': opt, 'sched': sched}, [], 0
+    state = load_checkpoint(checkpoint, cfg) if checkpoint else None
+    if state is not None:
+        restore_state(modules, state); history, start = state['history'], state['step']
+    for step in tqdm(range(start, steps), disable=not (progress and is_main()), desc='MeanFlow', initial=start, total=steps):
         if labels is None: x, y = draw_x(batch_size), None
         else:
             idx = torch.randint(len(data), (batch_size,))
             x, y = data[idx].to(dev), labels[idx].to(dev)
         loss = meanflow_loss(net, x, y, **loss_kwargs)
         if not loss.isfinite(): raise FloatingPointError(f"MeanFlow loss became {loss.item()} at step {step}; lower `lr`.")
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
+        opt.zero_grad(set_to_none=True); loss.backward()
+        all_reduce_gradients(net)  # the JVP bypasses DDP's hooks: average gradients explicitly (no-op on one process)
+        opt.step(); sched.step()
         ema_update(ema, net, ema_decay)
         history.append(loss.item())
-    shape = tuple(x.shape[1:])
+        if checkpoint and is_main() and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
+            atomic_save({**training_state(modules), 'step': step + 1, 'config': cfg, 'history': history}, checkpoint)
+    shape = tuple((data if labels is not None else draw_x(1))[0].shape) if start >= steps else tuple(x.shape[1:])
     return OneStepGenerator(ema.eval(), shape), history
