@@ -5,8 +5,7 @@
 # %% auto #0
 __all__ = ['FORGET_COSTS', 'DEFAULTS', 'forget_probability', 'forget_nll', 'check_forget', 'make_forget_cost', 'transport_cost',
            'Standardize', 'potential_for', 'as_tuple', 'to_device', 'check_classifier_output', 'check_target',
-           'potential_loss', 'UnlearnResult', 'load_checkpoint', 'training_state', 'restore_state', 'NonFiniteLoss',
-           'fit_unlearning', 'unlearn', 'classifier_guided']
+           'potential_loss', 'UnlearnResult', 'NonFiniteLoss', 'fit_unlearning', 'unlearn', 'classifier_guided']
 
 # %% ../nbs/06_core.ipynb #03e70135
 import copy, math
@@ -16,7 +15,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 from .utils import (set_seed, default_device, batch_sampler, ema_update, atomic_save,
-                               rng_state, set_rng_state)
+                               load_checkpoint, training_state, restore_state)
 from .divergences import conjugate
 
 # %% ../nbs/06_core.ipynb #584a9d55
@@ -132,31 +131,7 @@ class UnlearnResult:
         share = self.history.get('forget_share', [float('nan')])[-1] if n else float('nan')
         return f"UnlearnResult({n} steps, last forget share {share:.4f}, config={self.config})"
 
-# %% ../nbs/06_core.ipynb #23b1b1a1
-def load_checkpoint(path, config:dict):
-    "The saved state at `path` if it exists and was written with `config`; None if there is no file."
-    path = Path(path)
-    if not path.exists(): return None
-    state = torch.load(path, map_location='cpu', weights_only=False)
-    saved = state.get('config', {})
-    diff = {k: (saved.get(k), v) for k, v in config.items() if k != 'steps' and saved.get(k) != v}
-    if diff:
-        detail = ', '.join(f"{k}: checkpoint {a!r} vs now {b!r}" for k, (a, b) in diff.items())
-        raise ValueError(f"Checkpoint {path} was written with a different configuration ({detail}). "
-                         "Use the same settings to resume, or pass another checkpoint path.")
-    return state
-
-# %% ../nbs/06_core.ipynb #3c1d1488
-def training_state(modules:dict) -> dict:
-    "State dicts of the networks and optimisers in `modules` (None for absent ones) and the random state."
-    return {**{k: m.state_dict() if m is not None else None for k, m in modules.items()}, 'rng': rng_state()}
-
-def restore_state(modules:dict, state:dict):
-    "Load what `training_state` saved back into `modules` and restore the random state."
-    for k, m in modules.items():
-        if m is not None: m.load_state_dict(state[k])
-    set_rng_state(state['rng'])
-
+# %% ../nbs/06_core.ipynb #29c823a2
 class NonFiniteLoss(FloatingPointError):
     "Raised when a loss of `unlearn` stops being finite."
 
@@ -205,7 +180,7 @@ def fit_unlearning(G, G0, potential, cost_fn, conjugates, sample_inputs, draw_ta
         if checkpoint and ((step + 1) % checkpoint_every == 0 or step + 1 == cfg['steps']): save(step + 1)
     return (ema if ema is not None else G).eval(), history
 
-# %% ../nbs/06_core.ipynb #fb835b44
+# %% ../nbs/06_core.ipynb #03ddb5be
 def _setup(generator, classifier, forget, sample_inputs, target, forget_cost, device, seed):
     "Copies, checks and samplers shared by `unlearn` and its ablation."
     if not isinstance(generator, nn.Module): raise TypeError("`generator` must be an nn.Module.")
@@ -244,7 +219,7 @@ def _cost_fn(F, lam, tau, scale):
         return tau * t + lam * f, t, f
     return cost
 
-# %% ../nbs/06_core.ipynb #786cda80
+# %% ../nbs/06_core.ipynb #fb835b44
 def unlearn(generator:nn.Module,     # any one-step generator, called as generator(*inputs)
             classifier,              # frozen classifier (module or callable) returning logits (N, C)
             forget,                  # class index or list of indices to forget
@@ -281,7 +256,7 @@ def unlearn(generator:nn.Module,     # any one-step generator, called as generat
                                 sample_inputs, draw_target, cfg, forget, clf, dev, progress, checkpoint, checkpoint_every)
     return UnlearnResult(G, potential.eval(), history, cfg)
 
-# %% ../nbs/06_core.ipynb #9c34bf6b
+# %% ../nbs/06_core.ipynb #61c7ee38
 def classifier_guided(generator:nn.Module, classifier, forget, *, sample_inputs=None, lam:float=DEFAULTS['lam'],
                       tau:float=DEFAULTS['tau'], forget_cost='nll', steps:int=DEFAULTS['steps'],
                       batch_size:int=DEFAULTS['batch_size'], lr_g:float=DEFAULTS['lr_g'],

@@ -12,8 +12,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 import torch.distributed as dist
-from .utils import set_seed, ema_update, batch_sampler, default_device, atomic_save
-from .core import load_checkpoint, training_state, restore_state
+from .utils import (set_seed, ema_update, batch_sampler, default_device, atomic_save,
+                               load_checkpoint, training_state, restore_state)
 from .distributed import broadcast_parameters, all_reduce_gradients, is_main
 
 # %% ../nbs/03_meanflow.ipynb #76f90451
