@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from .utils import set_seed, default_device
 from .meanflow import meanflow_loss, train_meanflow, OneStepGenerator
 from .images import retained_data, as_class_list, check_same_size
-from .core import UnlearnResult, DEFAULTS, NonFiniteLoss, classifier_guided
+from .core import UnlearnResult, DEFAULTS, NonFiniteLoss, classifier_guided, to_device
 
 # %% ../nbs/13_baselines.ipynb #967b70ac
 def meanflow_native_loss(generator, x, y=None, **loss_kwargs):
@@ -31,13 +31,13 @@ def reinitialize(net:nn.Module) -> nn.Module:
     return fresh
 
 # %% ../nbs/13_baselines.ipynb #924dde8f
-def _check_data(generator, sample_inputs, x, y, forget, device):
+def _check_data(generator, sample_inputs, x, y, forget):
     "The forget list and the retained data, after checking `x` against the generator's output."
     if len(x) != len(y): raise ValueError(f"{len(x)} images but {len(y)} labels.")
     sample_inputs = sample_inputs or getattr(generator, 'sample_inputs', None)
-    if sample_inputs is not None:
-        inputs = sample_inputs(2)
-        with torch.no_grad(): out = generator.to(device)(*(inputs if isinstance(inputs, tuple) else (inputs,)))
+    if sample_inputs is not None:  # probe where the generator already is: the user's model is not moved
+        p = next(generator.parameters(), None)
+        with torch.no_grad(): out = generator(*to_device(sample_inputs(2), p.device if p is not None else 'cpu'))
         check_same_size(x, out, 'training images')
     forget = as_class_list(forget)
     return forget, retained_data(x, y, forget)
@@ -66,7 +66,7 @@ def retrain(generator:OneStepGenerator, x, y, forget, *, steps:int, batch_size:i
     if not isinstance(generator, OneStepGenerator):
         raise TypeError("`retrain` re-runs MeanFlow pretraining, so it needs a OneStepGenerator; retrain other generators with their own recipe.")
     dev = default_device(device)
-    forget, (xr, yr) = _check_data(generator, None, x, y, forget, dev)
+    forget, (xr, yr) = _check_data(generator, None, x, y, forget)
     set_seed(seed)
     net = reinitialize(generator.net).requires_grad_(True)
     labels = yr if getattr(net, 'n_classes', None) else None
@@ -81,7 +81,7 @@ def finetune(generator:nn.Module, x, y, forget, *, loss=meanflow_native_loss, sa
              seed:int|None=None, device=None, progress:bool=True) -> UnlearnResult:
     "Fine-tune a copy of `generator` with its native `loss` on the retained data."
     dev = default_device(device)
-    forget, (xr, yr) = _check_data(generator, sample_inputs, x, y, forget, dev)
+    forget, (xr, yr) = _check_data(generator, sample_inputs, x, y, forget)
     set_seed(seed)
     G = copy.deepcopy(generator).to(dev).train().requires_grad_(True)
     history = _fit(G, lambda G: loss(G, *_draw(xr, yr, batch_size, dev)), steps, lr, dev, progress, 'finetune')
@@ -94,7 +94,7 @@ def gradient_ascent(generator:nn.Module, x, y, forget, *, loss=meanflow_native_l
                     lr:float=DEFAULTS['lr_g'], seed:int|None=None, device=None, progress:bool=True) -> UnlearnResult:
     "Fine-tune a copy of `generator`: native `loss` down on retained data, up on forget-class data."
     dev = default_device(device)
-    forget, (xr, yr) = _check_data(generator, sample_inputs, x, y, forget, dev)
+    forget, (xr, yr) = _check_data(generator, sample_inputs, x, y, forget)
     is_forget = torch.isin(y, torch.tensor(forget))
     xf, yf = x[is_forget], y[is_forget]
     set_seed(seed)

@@ -9,11 +9,11 @@ __all__ = ['METHODS', 'TABLE_COLUMNS', 'DigitsConfig', 'digit_generator', 'pretr
 
 # %% ../nbs/14_digits.ipynb #122e4178
 import hashlib, json, time
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field
 from pathlib import Path
 import torch
-from .utils import atomic_save, default_device
-from .images import digits, LabelledImages, retained_data, plot_image_grid
+from .utils import atomic_save
+from .images import digits, plot_image_grid
 from .unet import unet
 from .meanflow import OneStepGenerator, train_meanflow
 from .classifier import train_classifier, accuracy, predict
