@@ -10,7 +10,10 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-from .utils import set_seed, default_device
+import torch.distributed as dist
+from .utils import (set_seed, default_device, atomic_save, training_precision,
+                               load_checkpoint, training_state, restore_state)
+from .distributed import broadcast_parameters, all_reduce_gradients, is_main
 
 # %% ../nbs/04_classifier.ipynb #0462e844
 class MLPClassifier(nn.Module):
@@ -24,18 +27,31 @@ class MLPClassifier(nn.Module):
 
 # %% ../nbs/04_classifier.ipynb #71c0f5c8
 def train_classifier(model:nn.Module, x, y, steps:int=2000, batch_size:int=256, lr:float=1e-3,
-                     seed:int|None=None, device=None, progress:bool=True, augment=None) -> nn.Module:
+                     seed:int|None=None, device=None, progress:bool=True, augment=None,
+                     weight_decay:float=0.0, cosine:bool=False, precision:str='fp32',
+                     checkpoint=None, checkpoint_every:int=1000) -> nn.Module:
     "Train `model` with cross-entropy on `(x, y)` (each batch through `augment` if given); returns it in eval mode."
     if len(x) != len(y): raise ValueError(f"`x` has {len(x)} samples but `y` has {len(y)} labels.")
-    set_seed(seed)
+    set_seed(None if seed is None else seed + (dist.get_rank() if dist.is_initialized() else 0))
     dev = default_device(device)
     model = model.to(dev).train()
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    for _ in tqdm(range(steps), disable=not progress, desc='classifier'):
+    broadcast_parameters(model)  # under torchrun: the same start on every rank, gradients averaged below
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)  # plain Adam when weight_decay=0
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if cosine else None
+    cfg = dict(steps=steps, batch_size=batch_size, lr=lr, seed=seed, weight_decay=weight_decay, cosine=cosine)
+    modules, start = {'model': model, 'opt': opt, 'sched': sched}, 0
+    state = load_checkpoint(checkpoint, cfg) if checkpoint else None
+    if state is not None: restore_state(modules, state); start = state['step']
+    for step in tqdm(range(start, steps), disable=not (progress and is_main()), desc='classifier', initial=start, total=steps):
         idx = torch.randint(len(x), (batch_size,))
         xb = x[idx].to(dev)
-        loss = F.cross_entropy(model(augment(xb) if augment else xb), y[idx].to(dev))
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+        with training_precision(precision, dev): loss = F.cross_entropy(model(augment(xb) if augment else xb), y[idx].to(dev))
+        if not loss.isfinite(): raise FloatingPointError(f"Classifier loss became {loss.item()} at step {step}; lower `lr`.")
+        opt.zero_grad(set_to_none=True); loss.backward(); all_reduce_gradients(model); opt.step()
+        if sched is not None: sched.step()
+        if checkpoint and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
+            saved = training_state(modules)
+            if is_main(): atomic_save({**saved, 'step': step + 1, 'config': cfg}, checkpoint)
     return model.eval()
 
 @torch.no_grad()

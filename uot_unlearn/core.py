@@ -12,11 +12,13 @@ import copy, math
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
+import torch.distributed as dist
 from torch import nn
 from tqdm.auto import tqdm
 from .utils import (set_seed, default_device, batch_sampler, ema_update, atomic_save,
                                load_checkpoint, training_state, restore_state)
 from .divergences import conjugate
+from .distributed import broadcast_parameters, all_reduce_gradients, mean_over_processes, is_main
 
 # %% ../nbs/06_core.ipynb #584a9d55
 def forget_probability(logits, forget:list):
@@ -155,7 +157,10 @@ def fit_unlearning(G, G0, potential, cost_fn, conjugates, sample_inputs, draw_ta
     if state is not None:
         restore_state(modules, state)
         history, start = state['history'], state['step']
-    save = lambda step: atomic_save({**training_state(modules), 'step': step, 'config': cfg, 'history': history}, checkpoint)
+    def save(step):
+        state = training_state(modules)  # every rank takes part: it gathers each process's random state
+        if is_main(): atomic_save({**state, 'step': step, 'config': cfg, 'history': history}, checkpoint)
+    progress = progress and is_main()
     bar = tqdm(range(start, cfg['steps']), disable=not progress, desc='unlearn', initial=start, total=cfg['steps'])
     for step in bar:
         z = to_device(sample_inputs(cfg['batch_size']), device)
@@ -167,11 +172,11 @@ def fit_unlearning(G, G0, potential, cost_fn, conjugates, sample_inputs, draw_ta
             # data-free: the originals x0 = G0(z) are themselves a batch of the target G0#mu
             x_target = x0 if draw_target is None else draw_target(cfg['batch_size'])
             lv = potential_loss(potential, x.detach(), cost.detach(), x_target, psi1, psi2, cfg['r1'])
-            opt_v.zero_grad(set_to_none=True); lv.backward(); opt_v.step()
+            opt_v.zero_grad(set_to_none=True); lv.backward(); all_reduce_gradients(potential); opt_v.step()
         lg = (cost - potential(x)).mean() if potential is not None else cost.mean()
         losses = {'loss_v': lv.item(), 'loss_g': lg.item()}
         _check_finite(step, losses, history)
-        opt_g.zero_grad(set_to_none=True); lg.backward(); opt_g.step()
+        opt_g.zero_grad(set_to_none=True); lg.backward(); all_reduce_gradients(G); opt_g.step()
         if ema is not None: ema_update(ema, G, cfg['ema'])
         with torch.no_grad(): share = torch.isin(classifier(x).argmax(1), torch.tensor(forget, device=x.device)).float().mean().item()
         for k, v in [*losses.items(), ('forget_cost', forget_cost.mean().item()),
@@ -184,7 +189,7 @@ def fit_unlearning(G, G0, potential, cost_fn, conjugates, sample_inputs, draw_ta
 def _setup(generator, classifier, forget, sample_inputs, target, forget_cost, device, seed):
     "Copies, checks and samplers shared by `unlearn` and its ablation."
     if not isinstance(generator, nn.Module): raise TypeError("`generator` must be an nn.Module.")
-    set_seed(seed)
+    set_seed(None if seed is None else seed + (dist.get_rank() if dist.is_initialized() else 0))  # own batches per rank
     dev = default_device(device)
     if sample_inputs is None:
         if not hasattr(generator, 'sample_inputs'):
@@ -193,6 +198,7 @@ def _setup(generator, classifier, forget, sample_inputs, target, forget_cost, de
         sample_inputs = generator.sample_inputs
     G0 = copy.deepcopy(generator).to(dev).eval().requires_grad_(False)
     G = copy.deepcopy(generator).to(dev).train().requires_grad_(True)
+    broadcast_parameters(G0); broadcast_parameters(G)  # under torchrun every rank starts from rank 0's generator
     if isinstance(classifier, nn.Module): classifier = copy.deepcopy(classifier).to(dev).eval().requires_grad_(False)
     with torch.no_grad(): x_probe = G0(*to_device(sample_inputs(256), dev))
     forget = check_classifier_output(classifier, x_probe, forget)
@@ -201,7 +207,7 @@ def _setup(generator, classifier, forget, sample_inputs, target, forget_cost, de
         with torch.no_grad(): return draw(n)
     probe = draw_target(256); check_target(probe, x_probe)
     if target is None: draw_target = None  # the loop uses the batch's own originals G0(z)
-    scale = probe.float().var(0).mean().clamp(min=1e-12).item()  # the target's per-coordinate variance
+    scale = mean_over_processes(probe.float().var(0).mean().clamp(min=1e-12).item())  # the target's per-coordinate variance, same on every rank
     F = make_forget_cost(forget_cost, classifier, forget)
     return G, G0, classifier, forget, sample_inputs, draw_target, probe, scale, F, dev
 
@@ -249,6 +255,7 @@ def unlearn(generator:nn.Module,     # any one-step generator, called as generat
     G, G0, clf, forget, sample_inputs, draw_target, probe, scale, F, dev = _setup(
         generator, classifier, forget, sample_inputs, target, forget_cost, device, seed)
     potential = (potential or potential_for(probe)).to(dev)
+    broadcast_parameters(potential)
     cfg = dict(forget=forget, lam=lam, tau=tau, divergence=_name(divergence), source_divergence=_name(source_divergence),
                forget_cost=_name(forget_cost), steps=steps, batch_size=batch_size, lr_g=lr_g, lr_v=lr_v, r1=r1,
                ema=ema, data_free=target is None, seed=seed)

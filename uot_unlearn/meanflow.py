@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 import torch.distributed as dist
-from .utils import (set_seed, ema_update, batch_sampler, default_device, atomic_save,
+from .utils import (set_seed, ema_update, batch_sampler, default_device, atomic_save, training_precision,
                                load_checkpoint, training_state, restore_state)
 from .distributed import broadcast_parameters, all_reduce_gradients, is_main
 
@@ -86,7 +86,8 @@ class OneStepGenerator(nn.Module):
 # %% ../nbs/03_meanflow.ipynb #45b47f11
 def train_meanflow(net:nn.Module, data, steps:int=4000, batch_size:int=512, lr:float=1e-3,
                    ema_decay:float=0.999, labels=None, seed:int|None=None, device=None,
-                   progress:bool=True, checkpoint=None, checkpoint_every:int=500, **loss_kwargs):
+                   progress:bool=True, checkpoint=None, checkpoint_every:int=500, augment=None,
+                   precision:str='fp32', compile:bool=False, **loss_kwargs):
     "Train `net` with the MeanFlow loss; returns the EMA generator and the loss history."
     rank = dist.get_rank() if dist.is_initialized() else 0
     set_seed(None if seed is None else seed + rank)  # under torchrun each process draws its own batches
@@ -94,6 +95,7 @@ def train_meanflow(net:nn.Module, data, steps:int=4000, batch_size:int=512, lr:f
     net = net.to(dev).train()
     broadcast_parameters(net)                        # ... from the same initial weights
     ema = copy.deepcopy(net).requires_grad_(False)
+    loss_net = torch.compile(net) if compile else net  # shares its parameters with `net`
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps, eta_min=lr * 0.1)
     if labels is not None and not isinstance(data, torch.Tensor):
@@ -109,14 +111,16 @@ def train_meanflow(net:nn.Module, data, steps:int=4000, batch_size:int=512, lr:f
         else:
             idx = torch.randint(len(data), (batch_size,))
             x, y = data[idx].to(dev), labels[idx].to(dev)
-        loss = meanflow_loss(net, x, y, **loss_kwargs)
+        if augment is not None: x = augment(x)
+        with training_precision(precision, dev): loss = meanflow_loss(loss_net, x, y, **loss_kwargs)
         if not loss.isfinite(): raise FloatingPointError(f"MeanFlow loss became {loss.item()} at step {step}; lower `lr`.")
         opt.zero_grad(set_to_none=True); loss.backward()
         all_reduce_gradients(net)  # the JVP bypasses DDP's hooks: average gradients explicitly (no-op on one process)
         opt.step(); sched.step()
         ema_update(ema, net, ema_decay)
         history.append(loss.item())
-        if checkpoint and is_main() and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
-            atomic_save({**training_state(modules), 'step': step + 1, 'config': cfg, 'history': history}, checkpoint)
+        if checkpoint and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
+            state = training_state(modules)  # every rank takes part: it gathers each process's random state
+            if is_main(): atomic_save({**state, 'step': step + 1, 'config': cfg, 'history': history}, checkpoint)
     shape = tuple((data if labels is not None else draw_x(1))[0].shape) if start >= steps else tuple(x.shape[1:])
     return OneStepGenerator(ema.eval(), shape), history
