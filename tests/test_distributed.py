@@ -93,3 +93,33 @@ def test_train_meanflow_under_torchrun_keeps_replicas_identical(tmp_path):
     res = torch.load(out)
     assert torch.equal(*res['params'])                       # same EMA generator on both ranks
     assert res['losses'][0] != res['losses'][1]               # each rank trained on its own batches
+
+
+def unlearn_worker(rank, world, port, out):
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    from uot_unlearn.core import unlearn
+    setup_distributed()
+    torch.manual_seed(0)
+    G = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2))
+    torch.manual_seed(1)
+    clf = torch.nn.Linear(2, 3)
+    torch.manual_seed(rank)                                   # a different potential per rank: broadcast must fix it
+    res = unlearn(G, clf, 0, sample_inputs=lambda n: torch.randn(n, 2), steps=5, batch_size=32, seed=0,
+                  device='cpu', progress=False)
+    flat = torch.cat([p.detach().flatten() for p in [*res.generator.parameters(), *res.potential.parameters()]])
+    gathered = [torch.zeros_like(flat) for _ in range(world)]
+    dist.all_gather(gathered, flat)
+    shares = [None] * world
+    dist.all_gather_object(shares, res.history['loss_g'])
+    if rank == 0: torch.save({'params': gathered, 'loss_g': shares}, out)
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+def test_unlearn_under_torchrun_keeps_generator_and_potential_identical(tmp_path):
+    out = tmp_path / 'unlearn.pt'
+    spawn(unlearn_worker, str(out))
+    res = torch.load(out)
+    assert torch.equal(*res['params'])                       # generator and potential identical on both ranks
+    assert res['loss_g'][0] != res['loss_g'][1]               # each rank drew its own inputs

@@ -20,8 +20,7 @@ from .classifier import train_classifier, accuracy, predict
 from .image_classifiers import ConvClassifier, PixelMLP, extract_features, noise_augment
 from .core import unlearn, classifier_guided, as_tuple
 from .baselines import retrain, finetune, gradient_ascent
-from .metrics import (percentage_unlearning, class_shares, ideal_shares, total_variation,
-                                 retain_stability, frechet_distance, metrics_table)
+from .metrics import class_shares, frechet_distance, forgetting_metrics, metrics_table
 
 # %% ../nbs/14_digits.ipynb #a6dee1bb
 METHODS = ('UOT-Unlearn', 'retrain', 'finetune', 'gradient ascent', 'classifier-guided')
@@ -133,17 +132,12 @@ class DigitsEvaluator:
         "Metrics of generator `G`; forgetting metrics when `forget` (a list) is given."
         x = self.samples(G)
         labels = predict(self.eval_clf, x)
-        shares = class_shares(labels, self.data.n_classes)
         row = {'fd': frechet_distance(extract_features(self.eval_clf, x), self.real_reference(forget)),
-               'shares': shares.tolist()}
+               'shares': class_shares(labels, self.data.n_classes).tolist()}
         if forget is not None:
-            ideal = ideal_shares(class_shares(self.labels0, self.data.n_classes), forget)
-            before_f = self.labels0_forget_clf  # the forget-cost classifier may never see the class in a poor generator's samples
-            row.update(pul=percentage_unlearning(self.labels0, labels, forget),
-                       pul_forget_clf=percentage_unlearning(before_f, predict(self.forget_clf, x), forget)
-                                      if torch.isin(before_f, torch.tensor(forget)).any() else None,
-                       tv_ideal=total_variation(shares, ideal),
-                       retain_stability=retain_stability(self.labels0, labels, forget))
+            # the forget-cost classifier may never see the class in a poor generator's samples: its PUL is then None
+            row.update(forgetting_metrics(self.labels0, labels, forget, self.data.n_classes,
+                                          self.labels0_forget_clf, predict(self.forget_clf, x)))
         return row
 
 # %% ../nbs/14_digits.ipynb #8ac7c3f6

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['count_forget', 'percentage_unlearning', 'class_shares', 'ideal_shares', 'total_variation', 'retain_stability',
-           'w2_squared', 'frechet_distance', 'support_threshold', 'in_support_rate', 'metrics_table']
+           'forgetting_metrics', 'w2_squared', 'frechet_distance', 'support_threshold', 'in_support_rate',
+           'metrics_table']
 
 # %% ../nbs/07_metrics.ipynb #b92caab8
 import numpy as np
@@ -48,6 +49,16 @@ def retain_stability(labels_before, labels_after, forget) -> float:
     return float((after[kept] == before[kept]).double().mean())
 
 # %% ../nbs/07_metrics.ipynb #c89de03c
+def forgetting_metrics(labels0, labels, forget, n_classes:int, labels0_cost=None, labels_cost=None) -> dict:
+    "PUL (evaluation and forget-cost classifier), class shares, their TV to the ideal shares, and retain stability."
+    pul = lambda before, after: percentage_unlearning(before, after, forget) if count_forget(before, forget) else None
+    shares = class_shares(labels, n_classes)
+    return dict(pul=pul(labels0, labels),
+                pul_forget_clf=None if labels0_cost is None else pul(labels0_cost, labels_cost),
+                tv_ideal=total_variation(shares, ideal_shares(class_shares(labels0, n_classes), forget)),
+                retain_stability=retain_stability(labels0, labels, forget), shares=shares.tolist())
+
+# %% ../nbs/07_metrics.ipynb #8f5a445b
 def w2_squared(x, y) -> float:
     "Exact squared 2-Wasserstein distance between two equally weighted point clouds (POT, network simplex)."
     import ot
@@ -68,7 +79,7 @@ def frechet_distance(feats1, feats2) -> float:
     cross = _sqrtm_psd(r1 @ s2 @ r1)
     return float((m1 - m2).pow(2).sum() + s1.trace() + s2.trace() - 2 * cross.trace())
 
-# %% ../nbs/07_metrics.ipynb #8f5a445b
+# %% ../nbs/07_metrics.ipynb #52fdb73c
 def support_threshold(log_prob_fn, reference, q:float=0.01) -> float:
     "The `q`-quantile of the log-density over `reference` samples of the data."
     return float(torch.quantile(log_prob_fn(reference).double(), q))
@@ -77,7 +88,7 @@ def in_support_rate(log_prob_fn, x, threshold:float) -> float:
     "Share of samples `x` whose log-density is above `threshold`."
     return float((log_prob_fn(x) > threshold).double().mean())
 
-# %% ../nbs/07_metrics.ipynb #4f2a53b3
+# %% ../nbs/07_metrics.ipynb #b9c158fd
 def metrics_table(rows, columns) -> str:
     "The `columns` of metric `rows` (dicts) as a fixed-width plain-text table."
     fmt = lambda v: '-' if v is None else (f'{v:.4f}' if isinstance(v, float) else str(v))
