@@ -117,3 +117,13 @@ def test_torchrun_two_processes_pretrain_and_unlearn(data, tmp_path):
     ckpt = torch.load(run / 'pretrain_checkpoint.pt', weights_only=False)
     assert len(ckpt['rng']) == 2                                   # each process's random state, for an exact resume
     assert (run / 'unlearned_forget0.pt').exists()
+
+
+def test_class_conditional_generator_through_every_stage(data, tmp_path):
+    run = tmp_path / 'cond'
+    r = cli('cifar10', 'all', '--tiny', '--quiet', '--device', 'cpu', '--run-dir', str(run), '--data', str(data),
+            '--set', 'conditional=true')
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    G = cp.load_generator(run, cp.run_config(run))
+    assert G.net.n_classes == 10 and len(G.sample_inputs(4)) == 2      # G(e, y)
+    assert json.loads((run / 'metrics_forget0.json').read_text())['u_fid'] >= 0

@@ -13,10 +13,29 @@ def free_port():
         s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 
-def worker(rank, world, port, sync, steps, out):
+def join(rank, world, port):
+    "Join a 2-process gloo group on this machine, as torchrun would."
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
     torch.set_num_threads(1)
-    r, w, dev = setup_distributed()
+    return setup_distributed()
+
+
+def gather_and_leave(rank, world, params, out, **objects):
+    "Gather each rank's flat parameters (and `objects`) on rank 0, save them to `out`, leave the group."
+    flat = torch.cat([p.detach().flatten() for p in params])
+    gathered = [torch.zeros_like(flat) for _ in range(world)]
+    dist.all_gather(gathered, flat)
+    result = {'params': gathered}
+    for k, v in objects.items():
+        result[k] = [None] * world
+        dist.all_gather_object(result[k], v)
+    if rank == 0: torch.save(result, out)
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+def worker(rank, world, port, sync, steps, out):
+    r, w, dev = join(rank, world, port)
     assert (r, w) == (rank, world) and is_main() == (rank == 0)
     torch.manual_seed(rank)                       # different initial weights on purpose: broadcast must fix them
     net = MeanFlowMLP(2, 32, 3)
@@ -30,13 +49,8 @@ def worker(rank, world, port, sync, steps, out):
         opt.zero_grad(); loss.backward()
         if sync: all_reduce_gradients(ddp.module)
         opt.step()
-    flat = torch.cat([p.detach().flatten() for p in net.parameters()])
-    gathered = [torch.zeros_like(flat) for _ in range(world)]
-    dist.all_gather(gathered, flat)
-    if rank == 0: torch.save(gathered, out)
     del ddp, opt            # release DDP's reducer (and its threads) before the process group goes
-    dist.barrier()
-    dist.destroy_process_group()
+    gather_and_leave(rank, world, net.parameters(), out)
 
 
 def spawn(fn, out, *args, tries=3):
@@ -56,7 +70,7 @@ def spawn(fn, out, *args, tries=3):
 def run(tmp_path, sync, steps=3):
     out = tmp_path / f'params_{sync}.pt'
     spawn(worker, str(out), sync, steps)
-    return torch.load(out)
+    return torch.load(out)['params']
 
 
 def test_replicas_stay_identical_with_explicit_all_reduce(tmp_path):
@@ -70,21 +84,12 @@ def test_without_all_reduce_the_replicas_drift_apart(tmp_path):
 
 
 def train_worker(rank, world, port, out):
-    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
-    torch.set_num_threads(1)
     from uot_unlearn.meanflow import train_meanflow
-    setup_distributed()
+    join(rank, world, port)
     torch.manual_seed(rank)                                   # different weights per rank before training
     G, hist = train_meanflow(MeanFlowMLP(2, 32, 3), lambda n: torch.randn(n, 2) * 3, steps=4, batch_size=32,
                              seed=0, device='cpu', progress=False)
-    flat = torch.cat([p.detach().flatten() for p in G.parameters()])
-    gathered = [torch.zeros_like(flat) for _ in range(world)]
-    dist.all_gather(gathered, flat)
-    losses = [None] * world
-    dist.all_gather_object(losses, hist)
-    if rank == 0: torch.save({'params': gathered, 'losses': losses}, out)
-    dist.barrier()
-    dist.destroy_process_group()
+    gather_and_leave(rank, world, G.parameters(), out, losses=hist)
 
 
 def test_train_meanflow_under_torchrun_keeps_replicas_identical(tmp_path):
@@ -96,10 +101,8 @@ def test_train_meanflow_under_torchrun_keeps_replicas_identical(tmp_path):
 
 
 def unlearn_worker(rank, world, port, out):
-    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
-    torch.set_num_threads(1)
     from uot_unlearn.core import unlearn
-    setup_distributed()
+    join(rank, world, port)
     torch.manual_seed(0)
     G = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2))
     torch.manual_seed(1)
@@ -107,14 +110,7 @@ def unlearn_worker(rank, world, port, out):
     torch.manual_seed(rank)                                   # a different potential per rank: broadcast must fix it
     res = unlearn(G, clf, 0, sample_inputs=lambda n: torch.randn(n, 2), steps=5, batch_size=32, seed=0,
                   device='cpu', progress=False)
-    flat = torch.cat([p.detach().flatten() for p in [*res.generator.parameters(), *res.potential.parameters()]])
-    gathered = [torch.zeros_like(flat) for _ in range(world)]
-    dist.all_gather(gathered, flat)
-    shares = [None] * world
-    dist.all_gather_object(shares, res.history['loss_g'])
-    if rank == 0: torch.save({'params': gathered, 'loss_g': shares}, out)
-    dist.barrier()
-    dist.destroy_process_group()
+    gather_and_leave(rank, world, [*res.generator.parameters(), *res.potential.parameters()], out, loss_g=res.history['loss_g'])
 
 
 def test_unlearn_under_torchrun_keeps_generator_and_potential_identical(tmp_path):
