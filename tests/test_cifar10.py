@@ -52,7 +52,8 @@ def test_the_config_is_kept_in_the_run_folder(finished_run, data):
 
 def test_ablation_from_the_same_run_folder(finished_run):
     run, _ = finished_run
-    r = cli('cifar10', 'unlearn', '--quiet', '--device', 'cpu', '--run-dir', str(run), '--method', 'classifier-guided')
+    r = cli('cifar10', 'unlearn', '--quiet', '--device', 'cpu', '--run-dir', str(run), '--method', 'classifier-guided',
+            '--set', 'unlearn={"steps": 4, "batch_size": 16, "r1": 0.5}')   # r1 (a potential setting) does not apply to it
     assert r.returncode == 0, r.stderr[-3000:]
     assert (run / 'unlearned_classifier-guided_forget3.pt').exists()
 

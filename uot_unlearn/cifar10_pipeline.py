@@ -7,7 +7,7 @@ __all__ = ['EVAL_COLUMNS', 'CifarConfig', 'run_config', 'load_generator', 'save_
            'train_classifiers', 'unlearn_stage', 'evaluate', 'save_before_after']
 
 # %% ../nbs/19_cifar10_pipeline.ipynb #3f51162e
-import dataclasses, json, time
+import dataclasses, inspect, json, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
@@ -78,6 +78,9 @@ def _check_config(cfg:CifarConfig):
         raise ValueError(f"forget must name CIFAR-10 classes 0..9 ({', '.join(f'{i}: {n}' for i, n in enumerate(CIFAR10_CLASSES))}), got {list(cfg.forget)}.")
     if cfg.method not in ('uot', 'classifier-guided'):
         raise ValueError(f"method must be 'uot' or 'classifier-guided', got {cfg.method!r}.")
+    allowed = set(inspect.signature(unlearn).parameters) - {'generator', 'classifier', 'forget', 'device', 'seed', 'progress', 'checkpoint'}
+    if set(cfg.unlearn) - allowed:
+        raise ValueError(f"Unknown `unlearn` setting(s) {sorted(set(cfg.unlearn) - allowed)} in `unlearn`: use some of {sorted(allowed)}.")
 
 def run_config(run, changes:dict|None=None, base:CifarConfig|None=None) -> CifarConfig:
     "The run folder's configuration (or `base`, or the defaults) with `changes` applied; saved to `run/config.json`."
@@ -171,9 +174,11 @@ def unlearn_stage(run, cfg:CifarConfig, device=None, progress:bool=True):
     run, dev = Path(run), default_device(device)
     G, clf = load_generator(run, cfg), load_classifier(run, cfg, 'forget')
     method = unlearn if cfg.method == 'uot' else classifier_guided
+    # the ablation has no potential: settings of the potential (lr_v, r1, ...) do not apply to it
+    kw = {k: v for k, v in cfg.unlearn.items() if k in inspect.signature(method).parameters}
     t0 = time.perf_counter()
     result = method(G, clf, list(cfg.forget), device=dev, seed=cfg.seed, progress=progress,
-                    checkpoint=run / f'unlearn_{cfg.tag}_checkpoint.pt', **cfg.unlearn)
+                    checkpoint=run / f'unlearn_{cfg.tag}_checkpoint.pt', **kw)
     if is_main():
         atomic_save(result.generator.state_dict(), run / f'unlearned_{cfg.tag}.pt')
         atomic_write_text(run / f'unlearn_{cfg.tag}_history.json', json.dumps(
