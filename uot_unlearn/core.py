@@ -109,14 +109,14 @@ def check_target(sample, x):
                          "pass target data shaped like the generator's output.")
 
 # %% ../nbs/06_core.ipynb #648a0c7a
-def potential_loss(potential, x_gen, cost, x_target, psi_source, psi_target, r1:float):
-    "The semi-dual loss of the potential, with an R1 penalty on the target samples."
+def potential_loss(potential, x_gen, cost, x_target, psi_source, psi_target, r1:float, spread:float=1.0):
+    "The semi-dual loss of the potential, with an R1 penalty (weighted by the target's `spread`) on the target samples."
     x_target = x_target.detach().requires_grad_(r1 > 0)
     v_target = potential(x_target)
     loss = psi_source(potential(x_gen) - cost).mean() + psi_target(-v_target).mean()
     if r1 > 0:
         grad, = torch.autograd.grad(v_target.sum(), x_target, create_graph=True)
-        loss = loss + r1 / 2 * grad.pow(2).flatten(1).sum(1).mean()
+        loss = loss + r1 / 2 * spread * grad.pow(2).flatten(1).sum(1).mean()
     return loss
 
 # %% ../nbs/06_core.ipynb #d61afbb0
@@ -145,7 +145,7 @@ def _check_finite(step, losses:dict, history:dict):
                         "Lower `lr_g`/`lr_v`, raise `r1`, or check the classifier and forget cost for NaNs.")
 
 def fit_unlearning(G, G0, potential, cost_fn, conjugates, sample_inputs, draw_target, cfg:dict, forget:list,
-                   classifier, device, progress=True, checkpoint=None, checkpoint_every=500):
+                   classifier, device, progress=True, checkpoint=None, checkpoint_every=500, spread:float=1.0):
     "Alternate potential and generator steps; returns `(generator, history)` (the EMA if `cfg['ema']`)."
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg['lr_g'], betas=(0.5, 0.9))
     opt_v = torch.optim.Adam(potential.parameters(), lr=cfg['lr_v'], betas=(0.5, 0.9)) if potential is not None else None
@@ -171,7 +171,7 @@ def fit_unlearning(G, G0, potential, cost_fn, conjugates, sample_inputs, draw_ta
         if potential is not None:
             # data-free: the originals x0 = G0(z) are themselves a batch of the target G0#mu
             x_target = x0 if draw_target is None else draw_target(cfg['batch_size'])
-            lv = potential_loss(potential, x.detach(), cost.detach(), x_target, psi1, psi2, cfg['r1'])
+            lv = potential_loss(potential, x.detach(), cost.detach(), x_target, psi1, psi2, cfg['r1'], spread)
             opt_v.zero_grad(set_to_none=True); lv.backward(); all_reduce_gradients(potential); opt_v.step()
         lg = (cost - potential(x)).mean() if potential is not None else cost.mean()
         losses = {'loss_v': lv.item(), 'loss_g': lg.item()}
@@ -241,7 +241,7 @@ def unlearn(generator:nn.Module,     # any one-step generator, called as generat
             batch_size:int=DEFAULTS['batch_size'], # samples per step
             lr_g:float=DEFAULTS['lr_g'], # generator learning rate (Adam, betas (0.5, 0.9))
             lr_v:float=1e-3,         # potential learning rate
-            r1:float=0.1,            # weight of the R1 gradient penalty on the potential
+            r1:float=0.006,          # weight of the R1 gradient penalty on the potential (in units of the target's spread)
             ema:float|None=None,     # EMA decay of the unlearned generator; None: no EMA
             potential:nn.Module|None=None, # potential network v(x) -> (N,); default built by `potential_for`
             device=None,             # default: CUDA if available, else CPU
@@ -260,10 +260,11 @@ def unlearn(generator:nn.Module,     # any one-step generator, called as generat
                forget_cost=_name(forget_cost), steps=steps, batch_size=batch_size, lr_g=lr_g, lr_v=lr_v, r1=r1,
                ema=ema, data_free=target is None, seed=seed)
     G, history = fit_unlearning(G, G0, potential, _cost_fn(F, lam, tau, scale), (conjugate(source_divergence), conjugate(divergence)),
-                                sample_inputs, draw_target, cfg, forget, clf, dev, progress, checkpoint, checkpoint_every)
+                                sample_inputs, draw_target, cfg, forget, clf, dev, progress, checkpoint, checkpoint_every,
+                                spread=scale * probe[0].numel())  # the target's total variance: a scale-free R1
     return UnlearnResult(G, potential.eval(), history, cfg)
 
-# %% ../nbs/06_core.ipynb #61c7ee38
+# %% ../nbs/06_core.ipynb #61fc565b
 def classifier_guided(generator:nn.Module, classifier, forget, *, sample_inputs=None, lam:float=DEFAULTS['lam'],
                       tau:float=DEFAULTS['tau'], forget_cost='nll', steps:int=DEFAULTS['steps'],
                       batch_size:int=DEFAULTS['batch_size'], lr_g:float=DEFAULTS['lr_g'],
