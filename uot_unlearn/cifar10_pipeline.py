@@ -11,7 +11,6 @@ import dataclasses, inspect, json, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
-import torch.distributed as dist
 from .utils import set_seed, atomic_save, atomic_write_text, default_device
 from .unet import unet
 from .meanflow import OneStepGenerator, train_meanflow

@@ -10,10 +10,9 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-import torch.distributed as dist
-from .utils import (set_seed, default_device, atomic_save, training_precision,
+from .utils import (default_device, atomic_save, training_precision,
                                load_checkpoint, training_state, restore_state)
-from .distributed import broadcast_parameters, all_reduce_gradients, is_main
+from .distributed import broadcast_parameters, all_reduce_gradients, is_main, seed_process
 
 # %% ../nbs/04_classifier.ipynb #0462e844
 class MLPClassifier(nn.Module):
@@ -32,7 +31,7 @@ def train_classifier(model:nn.Module, x, y, steps:int=2000, batch_size:int=256, 
                      checkpoint=None, checkpoint_every:int=1000) -> nn.Module:
     "Train `model` with cross-entropy on `(x, y)` (each batch through `augment` if given); returns it in eval mode."
     if len(x) != len(y): raise ValueError(f"`x` has {len(x)} samples but `y` has {len(y)} labels.")
-    set_seed(None if seed is None else seed + (dist.get_rank() if dist.is_initialized() else 0))
+    seed_process(seed)
     dev = default_device(device)
     model = model.to(dev).train()
     broadcast_parameters(model)  # under torchrun: the same start on every rank, gradients averaged below

@@ -84,7 +84,7 @@ def cifar10_main(args):
     from uot_unlearn.distributed import setup_distributed, is_main
     from uot_unlearn import cifar10_pipeline as cp
     rank, world, dev = setup_distributed()
-    device, progress = args.device or dev, not args.quiet
+    device, progress, main = args.device or dev, not args.quiet, is_main()  # `main` outlives the process group
     try:
         base = cp.CifarConfig.tiny() if args.tiny else None
         if is_main(): cfg = cp.run_config(args.run, cifar10_changes(args), base)
@@ -105,7 +105,7 @@ def cifar10_main(args):
         sys.exit(f"uot-unlearn cifar10 {args.stage}: {e}")
     finally:
         if dist.is_initialized(): dist.destroy_process_group()
-    if is_main(): print(f"Outputs are in {args.run}.")
+    if main: print(f"Outputs are in {args.run}.")
 
 def n_classes(command:str) -> int:
     "Number of classes of a pipeline's data: the toy ring's components, or the ten digits."

@@ -12,13 +12,12 @@ import copy, math
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
-import torch.distributed as dist
 from torch import nn
 from tqdm.auto import tqdm
-from .utils import (set_seed, default_device, batch_sampler, ema_update, atomic_save,
+from .utils import (default_device, batch_sampler, ema_update, atomic_save,
                                load_checkpoint, training_state, restore_state)
 from .divergences import conjugate
-from .distributed import broadcast_parameters, all_reduce_gradients, mean_over_processes, is_main
+from .distributed import broadcast_parameters, all_reduce_gradients, mean_over_processes, is_main, seed_process
 
 # %% ../nbs/06_core.ipynb #584a9d55
 def forget_probability(logits, forget:list):
@@ -189,7 +188,7 @@ def fit_unlearning(G, G0, potential, cost_fn, conjugates, sample_inputs, draw_ta
 def _setup(generator, classifier, forget, sample_inputs, target, forget_cost, device, seed):
     "Copies, checks and samplers shared by `unlearn` and its ablation."
     if not isinstance(generator, nn.Module): raise TypeError("`generator` must be an nn.Module.")
-    set_seed(None if seed is None else seed + (dist.get_rank() if dist.is_initialized() else 0))  # own batches per rank
+    seed_process(seed)  # under torchrun each rank draws its own batches
     dev = default_device(device)
     if sample_inputs is None:
         if not hasattr(generator, 'sample_inputs'):

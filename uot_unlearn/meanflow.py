@@ -11,10 +11,9 @@ import copy, math, time
 import torch
 from torch import nn
 from tqdm.auto import tqdm
-import torch.distributed as dist
-from .utils import (set_seed, ema_update, batch_sampler, default_device, atomic_save, training_precision,
+from .utils import (ema_update, batch_sampler, default_device, atomic_save, training_precision,
                                load_checkpoint, training_state, restore_state)
-from .distributed import broadcast_parameters, all_reduce_gradients, is_main
+from .distributed import broadcast_parameters, all_reduce_gradients, is_main, seed_process
 
 # %% ../nbs/03_meanflow.ipynb #76f90451
 def time_features(t, n_freq:int=4):
@@ -89,8 +88,7 @@ def train_meanflow(net:nn.Module, data, steps:int=4000, batch_size:int=512, lr:f
                    progress:bool=True, checkpoint=None, checkpoint_every:int=500, augment=None,
                    precision:str='fp32', compile:bool=False, **loss_kwargs):
     "Train `net` with the MeanFlow loss; returns the EMA generator and the loss history."
-    rank = dist.get_rank() if dist.is_initialized() else 0
-    set_seed(None if seed is None else seed + rank)  # under torchrun each process draws its own batches
+    seed_process(seed)                               # under torchrun each process draws its own batches
     dev = default_device(device)
     net = net.to(dev).train()
     broadcast_parameters(net)                        # ... from the same initial weights
