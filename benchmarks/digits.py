@@ -1,43 +1,48 @@
 """Digits benchmark (issue 3): UOT-Unlearn and every baseline on several forget digits, one configuration.
 
-    python benchmarks/digits.py --forget 0 3 8 --out benchmarks/out/digits
+    python benchmarks/digits.py --forget 0 3 8 --seeds 0 1 2 --out benchmarks/out/digits
 
-Pretrains in the same run (timed; pass --cache-dir to reuse), prints the table and the goal checks,
-writes metrics.json and the figures to --out.
+Pretrains in the same run (timed; pass --cache-dir to reuse), runs every method once per seed (retraining,
+the reference, once), prints the runs, their mean ± sd and the goal checks (on the means), writes
+metrics.json and the figures to --out.
 """
 import argparse, json, platform, time
 from pathlib import Path
 import torch
 import matplotlib; matplotlib.use('Agg')
 from uot_unlearn.digits import DigitsConfig, run_digits, format_table, plot_tradeoff, plot_forgotten_inputs, plot_samples
+from uot_unlearn.metrics import mean_over_seeds
 
 p = argparse.ArgumentParser()
 p.add_argument('--forget', type=int, nargs='+', default=[0, 3, 8])
 p.add_argument('--out', default='benchmarks/out/digits')
 p.add_argument('--cache-dir', default=None, help='reuse pretrained models (default: pretrain in this run, timed)')
+p.add_argument('--seeds', type=int, nargs='+', default=[0], help='seeds of the unlearning runs (one row each)')
 p.add_argument('--device', default='cpu')
 p.add_argument('--config', default='{}', help='JSON of DigitsConfig fields to override, e.g. \'{"unlearn_steps": 200}\'')
 args = p.parse_args()
 
 cfg = DigitsConfig(forget=tuple(args.forget), device=args.device, **json.loads(args.config))
 t0 = time.perf_counter()
-res = run_digits(cfg, cache_dir=args.cache_dir, progress=False)
+res = run_digits(cfg, cache_dir=args.cache_dir, progress=False, seeds=args.seeds)
 rows = res['rows']
 print(format_table(rows))
+summary = mean_over_seeds([r for r in rows if r['forget'] is not None])
+print(f"\nmean ± sd over seeds {args.seeds}:\n" + format_table(summary))
 pre = rows[0]
 print(f"\nforget-cost classifier accuracy {pre['forget_classifier_accuracy']:.4f}, evaluation classifier accuracy "
       f"{pre['eval_classifier_accuracy']:.4f}; pretrained FD {pre['fd']:.3f}, real-to-real FD {pre['fd_real']:.3f}")
 for f in cfg.forget:
-    by = {r['method']: r for r in rows if r['forget'] == f}
+    by = {r['method']: r for r in summary if r['forget'] == f}
     u, rt = by.get('UOT-Unlearn'), by.get('retrain')
     if u and rt:
         print(f"forget {f}: UOT-Unlearn PUL {u['pul']:.2f} (>= 99), u-FD {u['fd']:.3f} = {u['fd'] / rt['fd']:.2f}x retrain "
               f"(<= 1.1), TV {u['tv_ideal']:.4f} (<= 0.05), time {u['time_vs_retrain']:.3f} of retrain (<= 0.10)")
 out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
-(out / 'metrics.json').write_text(json.dumps({'rows': rows, 'config': {k: v for k, v in vars(cfg).items()},
+(out / 'metrics.json').write_text(json.dumps({'rows': rows, 'summary': summary, 'seeds': args.seeds, 'config': {k: v for k, v in vars(cfg).items()},
                                              'machine': platform.platform(), 'threads': torch.get_num_threads()}, indent=1, default=list))
 for f in cfg.forget:
-    plot_tradeoff(rows, f).savefig(out / f'tradeoff_forget{f}.png', dpi=100)
+    plot_tradeoff(summary, f).savefig(out / f'tradeoff_forget{f}.png', dpi=100)
     plot_forgotten_inputs(res, f).savefig(out / f'forgotten_inputs_forget{f}.png', dpi=100)
     plot_samples(res, f).savefig(out / f'samples_forget{f}.png', dpi=100)
 print(f"total {time.perf_counter() - t0:.0f} s")

@@ -38,7 +38,7 @@ def test_digits_small_runs_every_method_and_writes_figures(tmp_path):
     r = cli('digits', '--small', '--quiet', '--forget', '5', '--device', 'cpu', '--out', str(out), '--cache-dir', str(cache))
     assert r.returncode == 0, r.stderr
     rows = json.loads((out / 'metrics.json').read_text())['rows']
-    assert [r['method'] for r in rows] == ['pretrained', 'UOT-Unlearn', 'retrain', 'finetune', 'gradient ascent', 'classifier-guided']
+    assert [r['method'] for r in rows] == ['pretrained', 'UOT-Unlearn', 'UOT-Unlearn (data)', 'retrain', 'finetune', 'gradient ascent', 'classifier-guided']
     assert all(0 <= r['pul'] <= 100 for r in rows[1:])
     for name in ['tradeoff', 'forgotten_inputs', 'samples']: assert (out / f'{name}_forget5.png').stat().st_size > 0
     assert len(list(cache.glob('digits-*.pt'))) == 1

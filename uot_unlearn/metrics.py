@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['count_forget', 'percentage_unlearning', 'class_shares', 'ideal_shares', 'total_variation', 'retain_stability',
            'forgetting_metrics', 'w2_squared', 'frechet_distance', 'support_threshold', 'in_support_rate',
-           'metrics_table']
+           'metrics_table', 'mean_over_seeds']
 
 # %% ../nbs/07_metrics.ipynb #b92caab8
 import numpy as np
@@ -89,9 +89,33 @@ def in_support_rate(log_prob_fn, x, threshold:float) -> float:
     return float((log_prob_fn(x) > threshold).double().mean())
 
 # %% ../nbs/07_metrics.ipynb #b9c158fd
+def _cell(row:dict, column:str) -> str:
+    "One table cell: the value, `mean±sd` when the row carries `<column>_sd`, `-` when missing."
+    v, sd = row.get(column), row.get(f'{column}_sd')
+    if v is None: return '-'
+    if not isinstance(v, float): return str(v)
+    return f'{v:.4f}' if sd is None else f'{v:.4f}±{sd:.4f}'
+
 def metrics_table(rows, columns) -> str:
     "The `columns` of metric `rows` (dicts) as a fixed-width plain-text table."
-    fmt = lambda v: '-' if v is None else (f'{v:.4f}' if isinstance(v, float) else str(v))
     lines = ['  '.join(f'{c:>17}' for c in columns)]
-    lines += ['  '.join(f'{fmt(r.get(c)):>17}' for c in columns) for r in rows]
+    lines += ['  '.join(f'{_cell(r, c):>17}' for c in columns) for r in rows]
     return '\n'.join(lines)
+
+# %% ../nbs/07_metrics.ipynb #21a0c775
+def mean_over_seeds(rows, keys=('method', 'forget')) -> list:
+    "Rows grouped by `keys`: numeric columns as mean and sample sd (`<column>_sd`), with `n_seeds`."
+    groups = {}
+    for r in rows: groups.setdefault(tuple(r.get(k) for k in keys), []).append(r)
+    out = []
+    for key, members in groups.items():
+        row = dict(zip(keys, key), n_seeds=len(members))
+        numeric = [c for c, v in members[0].items() if c not in keys and c != 'seed'
+                   and isinstance(v, (int, float)) and not isinstance(v, bool)]
+        for c in numeric:
+            vals = torch.tensor([float(m[c]) for m in members if m.get(c) is not None], dtype=torch.float64)
+            if len(vals) == 0: continue
+            row[c] = float(vals.mean())
+            if len(vals) > 1: row[f'{c}_sd'] = float(vals.std())
+        out.append(row)
+    return out

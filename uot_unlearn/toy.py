@@ -4,13 +4,15 @@
 
 # %% auto #0
 __all__ = ['ToyConfig', 'pretrained_toy', 'ToyEvaluator', 'pot_reference', 'unlearn_weights', 'run_toy', 'format_table',
-           'plot_before_after', 'plot_class_mass']
+           'plot_before_after', 'plot_class_mass', 'order_preserving_stability', 'plot_frontier']
 
 # %% ../nbs/08_toy.ipynb #e9bd9812
 import hashlib, inspect, json, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
+import numpy as np
 import torch
+from scipy.optimize import linprog
 from .utils import atomic_save, set_seed
 from .toy_data import GaussianMixture, ring_mixture, sample_mixture, mixture_log_prob, BayesClassifier
 from .meanflow import MeanFlowMLP, OneStepGenerator, train_meanflow
@@ -114,9 +116,11 @@ class ToyEvaluator:
         if forget is not None:  # against the retained classes: W2 to the ideal outcome, not to the full mixture
             row['w2'] = w2_squared(x[:n], self.retained_reference(forget)[:n])
             ideal = ideal_shares(class_shares(self.labels0, K), list(forget))
+            left = torch.isin(labels, torch.tensor(list(forget)))  # samples still in a forgotten class
             row.update(pul=percentage_unlearning(self.labels0, labels, list(forget)),
                        tv_ideal=total_variation(shares, ideal),
-                       retain_stability=retain_stability(self.labels0, labels, list(forget)))
+                       retain_stability=retain_stability(self.labels0, labels, list(forget)),
+                       residual_off_support=1 - in_support_rate(self.log_prob, x[left], self.threshold) if left.any() else None)
         return row
 
 # %% ../nbs/08_toy.ipynb #7dd7f08a
@@ -138,8 +142,9 @@ def unlearn_weights(cfg:ToyConfig) -> dict:
     params = inspect.signature(unlearn).parameters
     return {k: cfg.unlearn_kwargs.get(k, params[k].default) for k in ('lam', 'tau')}
 
-def run_toy(cfg:ToyConfig, cache_dir=None, progress:bool=True) -> dict:
-    "Pretrain (cached), then unlearn each class of `cfg.forget` with UOT-Unlearn and the ablation; metrics for all."
+def run_toy(cfg:ToyConfig, cache_dir=None, progress:bool=True, seeds=None) -> dict:
+    "Pretrain (cached), then unlearn each class of `cfg.forget` with UOT-Unlearn and the ablation, once per seed; metrics for all."
+    seeds = [cfg.seed] if seeds is None else list(seeds)
     mix, G0, clf, pretrain_time = pretrained_toy(cfg, cache_dir, progress)
     ev = ToyEvaluator(mix, G0, cfg)
     x, y = sample_mixture(mix, 5000, generator=torch.Generator().manual_seed(cfg.seed + 7))
@@ -149,13 +154,15 @@ def run_toy(cfg:ToyConfig, cache_dir=None, progress:bool=True) -> dict:
     for f in cfg.forget:
         ref = pot_reference(G0, clf, [f], cfg, mix, **unlearn_weights(cfg), seed=cfg.seed + 11)
         rows.append({'method': 'POT reference', 'forget': f, 'shares': ref['shares']})
-        for name, fn in [('UOT-Unlearn', unlearn), ('classifier-guided', classifier_guided)]:
-            t0 = time.perf_counter()
-            kw = {k: v for k, v in cfg.unlearn_kwargs.items() if k in inspect.signature(fn).parameters}  # the ablation has no potential settings
-            res = fn(G0, clf, f, seed=cfg.seed, device='cpu', progress=progress, **kw)
-            row = {'method': name, 'forget': f, 'time_s': time.perf_counter() - t0, **ev(res.generator, [f])}
-            row['pot_share_gap'] = max(abs(a - b) for a, b in zip(row['shares'], ref['shares']))
-            rows.append(row); models[(name, f)] = res
+        for seed in seeds:
+            for name, fn in [('UOT-Unlearn', unlearn), ('classifier-guided', classifier_guided)]:
+                t0 = time.perf_counter()
+                kw = {k: v for k, v in cfg.unlearn_kwargs.items() if k in inspect.signature(fn).parameters}  # the ablation has no potential settings
+                res = fn(G0, clf, f, seed=seed, device='cpu', progress=progress, **kw)
+                row = {'method': name, 'forget': f, 'seed': seed, 'time_s': time.perf_counter() - t0, **ev(res.generator, [f])}
+                row['pot_share_gap'] = max(abs(a - b) for a, b in zip(row['shares'], ref['shares']))
+                rows.append(row)
+                if seed == seeds[0]: models[(name, f)] = res  # the figures show the first seed
     return {'rows': rows, 'models': models, 'mix': mix, 'G0': G0, 'classifier': clf, 'evaluator': ev}
 
 # %% ../nbs/08_toy.ipynb #4a4f1696
@@ -172,8 +179,11 @@ def plot_before_after(result:dict, forget:int, method:str='UOT-Unlearn', n:int=3
     xu, lu = ev.samples(result['models'][(method, forget)].generator)
     fig, axs = plt.subplots(1, 2, figsize=(8, 4))
     plot_mixture(result['mix'], ev.x0[:n], ev.labels0[:n], ax=axs[0]); axs[0].set_title('pretrained')
-    plot_mixture(result['mix'], xu[:n], lu[:n], ax=axs[1]); axs[1].set_title(f'{method}, forget {forget}')
-    fig.suptitle(f"Class {forget} disappears; its samples land on the other modes, not between them")
+    plot_mixture(result['mix'], xu[:n], lu[:n], ax=axs[1])
+    left = xu[lu == forget]
+    axs[1].scatter(*left.T, marker='x', c='k', s=25, lw=1, label=f'still class {forget}: {len(left)} of {len(xu)}')
+    axs[1].legend(fontsize=7, loc='lower right'); axs[1].set_title(f'{method}, forget {forget}')
+    fig.suptitle(f"Class {forget} disappears; its samples land on the other modes (black: all that is left of it)")
     return fig
 
 def plot_class_mass(result:dict, forget:int):
@@ -190,3 +200,47 @@ def plot_class_mass(result:dict, forget:int):
     ax.legend(fontsize=7, ncol=len(bars)); ax.set_title(f"Where the mass of class {forget} goes")
     fig.tight_layout()
     return fig
+
+# %% ../nbs/08_toy.ipynb #04cf3676
+def order_preserving_stability(shares, # pretrained class shares, in the ring's order
+                               forget:int, # the forgotten class
+                               max_tv:float, # largest allowed TV between the new shares and the ideal ones
+                              ) -> float:
+    "Largest retain stability of a generator that keeps the classes' cyclic order, at TV to the ideal shares <= `max_tv`."
+    w = np.roll(np.asarray(shares, dtype=float), -forget)  # the forgotten class first, then the ring in order
+    w = w / w.sum(); K = len(w) - 1
+    start = np.cumsum(w)[:-1]        # old sector of retained class k: [start[k], start[k] + w[k + 1]]
+    q = w[1:] / w[1:].sum()          # ideal new sector sizes
+    n, O, D = 3 * K, K, 2 * K        # variables: boundaries b_0..b_{K-1}, overlaps o_k, size errors d_k
+    def edge(i):                     # b_i as (coefficients, constant), with b_K = b_0 + 1
+        v = np.zeros(n); v[i % K] = 1
+        return v, float(i // K)
+    rows, rhs = [], []
+    for k in range(K):
+        (lo, c_lo), (hi, c_hi) = edge(k), edge(k + 1)
+        o, d = np.eye(n)[O + k], np.eye(n)[D + k]
+        rows += [o - hi, o + lo, o - hi + lo, hi - lo - d, lo - hi - d]
+        rhs += [c_hi - start[k], start[k] + w[k + 1] - c_lo, c_hi - c_lo, q[k] - c_hi + c_lo, c_hi - c_lo - q[k]]
+        if k + 1 < K: rows.append(lo - hi); rhs.append(c_hi - c_lo)  # boundaries stay in order
+    rows.append(np.r_[np.zeros(2 * K), np.full(K, 0.5)]); rhs.append(max_tv)
+    bounds = [(0, w[0])] + [(0, 1)] * (K - 1) + [(None, wk) for wk in w[1:]] + [(0, None)] * K
+    res = linprog(np.r_[np.zeros(K), -np.ones(K), np.zeros(K)], A_ub=np.array(rows), b_ub=np.array(rhs), bounds=bounds)
+    if not res.success: raise ValueError(f"No order-preserving split meets TV <= {max_tv}: {res.message}")
+    return float(-res.fun / w[1:].sum())
+
+# %% ../nbs/08_toy.ipynb #e5ba0827
+def plot_frontier(rows, forget:int, ax=None):
+    "Retain stability against TV to the ideal shares for each run on `forget`, with the order-preserving limit."
+    import matplotlib.pyplot as plt
+    if ax is None: _, ax = plt.subplots(figsize=(4.5, 3.2))
+    pre = next(r for r in rows if r['method'] == 'pretrained')['shares']
+    runs = [r for r in rows if r['forget'] == forget and 'retain_stability' in r]
+    top = max([0.1] + [1.1 * r['tv_ideal'] for r in runs])
+    tvs = np.linspace(0, top, 60)
+    ax.plot(tvs, [order_preserving_stability(pre, forget, t) for t in tvs], 'k-', lw=1, label='limit (cyclic order kept)')
+    for i, m in enumerate(dict.fromkeys(r['method'] for r in runs)):
+        pts = [(r['tv_ideal'], r['retain_stability']) for r in runs if r['method'] == m]
+        ax.scatter(*zip(*pts), s=18, c=f'C{i}', label=m)
+    ax.set_xlabel('TV to the ideal shares'); ax.set_ylabel('retain stability'); ax.legend(fontsize=7)
+    ax.set_title(f'forget {forget}: no method can sit above the curve', fontsize=9)
+    return ax.figure
