@@ -188,16 +188,18 @@ def format_table(rows, columns=TABLE_COLUMNS) -> str:
     return metrics_table(rows, columns)
 
 def plot_tradeoff(rows, forget:int):
-    "PUL against u-FD for every method on one forget class, each point labelled with its time vs retraining."
+    "PUL against u-FD for every method on one forget class (± sd when the rows are means over seeds), labelled with time vs retraining."
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for r in (r for r in rows if r['forget'] == forget):
-        ax.scatter(r['fd'], r['pul'], s=40)
+        ax.errorbar(r['fd'], r['pul'], xerr=r.get('fd_sd'), yerr=r.get('pul_sd'), fmt='o', ms=6, capsize=2)
         ax.annotate(f"{r['method']} ({r.get('time_vs_retrain', float('nan')):.2f}x)", (r['fd'], r['pul']), fontsize=7,
                     xytext=(4, 4), textcoords='offset points')
     ax.set_xscale('log')  # a method that destroys the images sits orders of magnitude to the right
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel('u-FD (lower is better, log scale)'); ax.set_ylabel('PUL, evaluation classifier (%)')
-    ax.set_title(f'forget digit {forget}: (wall time / retraining)')
+    ax.set_title(f'forget digit {forget} (in brackets: wall time / retraining)', fontsize=9)
     fig.tight_layout()
     return fig
 

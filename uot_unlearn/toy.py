@@ -201,7 +201,7 @@ def plot_class_mass(result:dict, forget:int):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/08_toy.ipynb #04cf3676
+# %% ../nbs/08_toy.ipynb #65430280
 def order_preserving_stability(shares, # pretrained class shares, in the ring's order
                                forget:int, # the forgotten class
                                max_tv:float, # largest allowed TV between the new shares and the ideal ones
@@ -228,7 +228,7 @@ def order_preserving_stability(shares, # pretrained class shares, in the ring's 
     if not res.success: raise ValueError(f"No order-preserving split meets TV <= {max_tv}: {res.message}")
     return float(-res.fun / w[1:].sum())
 
-# %% ../nbs/08_toy.ipynb #e5ba0827
+# %% ../nbs/08_toy.ipynb #68696463
 def plot_frontier(rows, forget:int, ax=None):
     "Retain stability against TV to the ideal shares for each run on `forget`, with the order-preserving limit."
     import matplotlib.pyplot as plt
@@ -242,5 +242,6 @@ def plot_frontier(rows, forget:int, ax=None):
         pts = [(r['tv_ideal'], r['retain_stability']) for r in runs if r['method'] == m]
         ax.scatter(*zip(*pts), s=18, c=f'C{i}', label=m)
     ax.set_xlabel('TV to the ideal shares'); ax.set_ylabel('retain stability'); ax.legend(fontsize=7)
-    ax.set_title(f'forget {forget}: no method can sit above the curve', fontsize=9)
+    ax.set_title(f'forget {forget}: runs against the order-preserving limit', fontsize=9)
+    ax.figure.tight_layout()
     return ax.figure
