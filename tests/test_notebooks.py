@@ -33,6 +33,15 @@ def test_notebooks_are_clean(copy_of_project):
     assert not changed, f"nbdev_clean changes {changed}: run nbdev_clean and commit the result"
 
 
+def test_readme_is_the_index_notebook():
+    "README.md is the prose of nbs/index.ipynb (the site's front page), with image paths seen from the root."
+    import json
+    cells = json.loads((ROOT / 'nbs' / 'index.ipynb').read_text())['cells']
+    prose = '\n\n'.join(''.join(c['source']) for c in cells if c['cell_type'] == 'markdown')
+    expected = prose.replace('](images/', '](nbs/images/') + '\n'
+    assert (ROOT / 'README.md').read_text() == expected, "README.md and nbs/index.ipynb differ: edit the notebook and regenerate README.md"
+
+
 @pytest.mark.parametrize('notebook', NBS)
 def test_notebook_runs(notebook):
     r = subprocess.run(['nbdev_test', '--path', f'nbs/{notebook}', '--do_print'], cwd=ROOT, capture_output=True, text=True)
