@@ -10,7 +10,7 @@ import argparse, json, platform, time
 from pathlib import Path
 import torch
 import matplotlib; matplotlib.use('Agg')
-from uot_unlearn.digits import DigitsConfig, run_digits, format_table, plot_tradeoff, plot_forgotten_inputs, plot_samples
+from uot_unlearn.digits import DigitsConfig, run_digits, format_table, save_figures
 from uot_unlearn.metrics import mean_over_seeds
 
 p = argparse.ArgumentParser()
@@ -20,9 +20,11 @@ p.add_argument('--cache-dir', default=None, help='reuse pretrained models (defau
 p.add_argument('--seeds', type=int, nargs='+', default=[0], help='seeds of the unlearning runs (one row each)')
 p.add_argument('--device', default='cpu')
 p.add_argument('--config', default='{}', help='JSON of DigitsConfig fields to override, e.g. \'{"unlearn_steps": 200}\'')
+p.add_argument('--small', action='store_true', help='the tiny configuration of the tests (about a minute; its numbers mean nothing)')
 args = p.parse_args()
 
-cfg = DigitsConfig(forget=tuple(args.forget), device=args.device, **json.loads(args.config))
+make = DigitsConfig.small if args.small else DigitsConfig
+cfg = make(forget=tuple(args.forget), device=args.device, **json.loads(args.config))
 t0 = time.perf_counter()
 res = run_digits(cfg, cache_dir=args.cache_dir, progress=False, seeds=args.seeds)
 rows = res['rows']
@@ -41,8 +43,5 @@ for f in cfg.forget:
 out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
 (out / 'metrics.json').write_text(json.dumps({'rows': rows, 'summary': summary, 'seeds': args.seeds, 'config': {k: v for k, v in vars(cfg).items()},
                                              'machine': platform.platform(), 'threads': torch.get_num_threads()}, indent=1, default=list))
-for f in cfg.forget:
-    plot_tradeoff(summary, f).savefig(out / f'tradeoff_forget{f}.png', dpi=100)
-    plot_forgotten_inputs(res, f).savefig(out / f'forgotten_inputs_forget{f}.png', dpi=100)
-    plot_samples(res, f).savefig(out / f'samples_forget{f}.png', dpi=100)
+save_figures(res, out)
 print(f"total {time.perf_counter() - t0:.0f} s")

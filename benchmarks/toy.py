@@ -6,12 +6,11 @@ Every unlearning run is repeated once per seed on the same pretrained models. Pr
 mean ± sd per method and class, the goal checks (on the means) and, for each run, the largest retain
 stability any order-preserving generator can have at that run's TV; writes metrics.json and figures to --out.
 """
-import argparse, json, platform, time
+import argparse, dataclasses, json, platform, time
 from pathlib import Path
 import torch
 import matplotlib; matplotlib.use('Agg')
-from uot_unlearn.toy import (ToyConfig, run_toy, format_table, plot_before_after, plot_class_mass, plot_frontier,
-                             order_preserving_stability)
+from uot_unlearn.toy import ToyConfig, run_toy, format_table, save_figures, order_preserving_stability
 from uot_unlearn.toy_data import sample_mixture
 from uot_unlearn.metrics import w2_squared, mean_over_seeds, metrics_table
 
@@ -21,9 +20,11 @@ p.add_argument('--seeds', type=int, nargs='+', default=[0], help='seeds of the u
 p.add_argument('--out', default='benchmarks/out/toy')
 p.add_argument('--cache-dir', default=None, help='reuse pretrained models (default: pretrain in this run, timed)')
 p.add_argument('--unlearn', default='{}', help='JSON of `unlearn` arguments that override its defaults, e.g. \'{"tau": 0.5}\'')
+p.add_argument('--small', action='store_true', help='the tiny configuration of the tests (seconds; its numbers mean nothing)')
 args = p.parse_args()
 
-cfg = ToyConfig(forget=tuple(args.forget), unlearn_kwargs=json.loads(args.unlearn))
+base = (ToyConfig.small if args.small else ToyConfig)(forget=tuple(args.forget))
+cfg = dataclasses.replace(base, unlearn_kwargs={**base.unlearn_kwargs, **json.loads(args.unlearn)})
 t0 = time.perf_counter()
 res = run_toy(cfg, cache_dir=args.cache_dir, progress=False, seeds=args.seeds)
 rows = res['rows']
@@ -52,8 +53,5 @@ for r in summary:
 out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
 (out / 'metrics.json').write_text(json.dumps({'rows': rows, 'summary': summary, 'seeds': args.seeds, 'w2_mixture_to_mixture': w2_ref,
                                              'machine': platform.platform(), 'threads': torch.get_num_threads()}, indent=1))
-for f in cfg.forget:
-    plot_before_after(res, f).savefig(out / f'before_after_forget{f}.png', dpi=100)
-    plot_class_mass(res, f).savefig(out / f'class_mass_forget{f}.png', dpi=100)
-    plot_frontier(rows, f).savefig(out / f'frontier_forget{f}.png', dpi=100)
+save_figures(res, out)
 print(f"total {time.perf_counter() - t0:.0f} s")

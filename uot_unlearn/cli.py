@@ -21,21 +21,19 @@ def _write_run(out:Path, cfg, rows, table:str):
 def toy_main(args):
     "Run the toy pipeline and write its table, metrics and figures."
     import matplotlib; matplotlib.use('Agg')
-    from uot_unlearn.toy import ToyConfig, run_toy, format_table, plot_before_after, plot_class_mass
+    from uot_unlearn.toy import ToyConfig, run_toy, format_table, save_figures
     cfg = (ToyConfig.small if args.small else ToyConfig)(forget=tuple(args.forget), seed=args.seed)
     if args.steps: cfg.unlearn_kwargs = {**cfg.unlearn_kwargs, 'steps': args.steps}
     out, t0 = Path(args.out), time.perf_counter()
     result = run_toy(cfg, cache_dir=args.cache_dir, progress=not args.quiet)
     _write_run(out, cfg, result['rows'], format_table(result['rows']))
-    for f in cfg.forget:
-        plot_before_after(result, f).savefig(out / f'before_after_forget{f}.png', dpi=100)
-        plot_class_mass(result, f).savefig(out / f'class_mass_forget{f}.png', dpi=100)
+    save_figures(result, out)
     print(f"Wrote metrics and figures to {out} in {time.perf_counter() - t0:.0f} s.")
 
 def digits_main(args):
     "Run the digits pipeline (UOT-Unlearn and the baselines) and write its table, metrics and figures."
     import matplotlib; matplotlib.use('Agg')
-    from uot_unlearn.digits import DigitsConfig, run_digits, format_table, plot_tradeoff, plot_forgotten_inputs, plot_samples
+    from uot_unlearn.digits import DigitsConfig, run_digits, format_table, save_figures
     kw = dict(forget=tuple(args.forget), seed=args.seed, device=args.device)
     if args.methods: kw['methods'] = tuple(args.methods)
     if args.steps: kw['unlearn_steps'] = args.steps
@@ -43,10 +41,7 @@ def digits_main(args):
     out, t0 = Path(args.out), time.perf_counter()
     result = run_digits(cfg, cache_dir=args.cache_dir, progress=not args.quiet)
     _write_run(out, cfg, result['rows'], format_table(result['rows']))
-    for f in cfg.forget:
-        plot_tradeoff(result['rows'], f).savefig(out / f'tradeoff_forget{f}.png', dpi=100)
-        plot_forgotten_inputs(result, f).savefig(out / f'forgotten_inputs_forget{f}.png', dpi=100)
-        if 'UOT-Unlearn' in cfg.methods: plot_samples(result, f).savefig(out / f'samples_forget{f}.png', dpi=100)
+    save_figures(result, out)
     print(f"Wrote metrics and figures to {out} in {time.perf_counter() - t0:.0f} s.")
 
 def _common_args(p, name:str, forget:list):

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['METHODS', 'TABLE_COLUMNS', 'DigitsConfig', 'digit_generator', 'pretrain_generator', 'pretrained_digits',
            'DigitsEvaluator', 'run_method', 'run_digits', 'format_table', 'plot_tradeoff', 'plot_forgotten_inputs',
-           'plot_samples']
+           'plot_samples', 'save_figures']
 
 # %% ../nbs/14_digits.ipynb #122e4178
 import hashlib, json, time
@@ -20,7 +20,7 @@ from .classifier import train_classifier, accuracy, predict
 from .image_classifiers import ConvClassifier, PixelMLP, extract_features, noise_augment
 from .core import unlearn, classifier_guided, as_tuple
 from .baselines import retrain, finetune, gradient_ascent
-from .metrics import class_shares, frechet_distance, forgetting_metrics, metrics_table
+from .metrics import class_shares, frechet_distance, forgetting_metrics, metrics_table, mean_over_seeds
 
 # %% ../nbs/14_digits.ipynb #a6dee1bb
 METHODS = ('UOT-Unlearn', 'UOT-Unlearn (data)', 'retrain', 'finetune', 'gradient ascent', 'classifier-guided')
@@ -227,3 +227,16 @@ def plot_samples(result:dict, forget:int, method:str='UOT-Unlearn', n:int=32):
                     title=f'{method}, forget {forget}')
     fig.tight_layout()
     return fig
+
+def save_figures(result:dict, out) -> list:
+    "Write the trade-off (means over seeds), forgotten-inputs and sample figures of every forget class to folder `out`."
+    import matplotlib.pyplot as plt
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    summary = mean_over_seeds([r for r in result['rows'] if r['forget'] is not None])
+    paths = []
+    for f in result['config'].forget:
+        figs = [('tradeoff', plot_tradeoff(summary, f)), ('forgotten_inputs', plot_forgotten_inputs(result, f))]
+        if ('UOT-Unlearn', f) in result['models']: figs.append(('samples', plot_samples(result, f)))
+        for name, fig in figs:
+            paths.append(out / f'{name}_forget{f}.png'); fig.savefig(paths[-1], dpi=100); plt.close(fig)
+    return paths

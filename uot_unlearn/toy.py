@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['ToyConfig', 'pretrained_toy', 'ToyEvaluator', 'pot_reference', 'unlearn_weights', 'run_toy', 'format_table',
-           'plot_before_after', 'plot_class_mass', 'order_preserving_stability', 'plot_frontier']
+           'plot_before_after', 'plot_class_mass', 'order_preserving_stability', 'plot_frontier', 'save_figures']
 
 # %% ../nbs/08_toy.ipynb #e9bd9812
 import hashlib, inspect, json, time
@@ -245,3 +245,15 @@ def plot_frontier(rows, forget:int, ax=None):
     ax.set_title(f'forget {forget}: runs against the order-preserving limit', fontsize=9)
     ax.figure.tight_layout()
     return ax.figure
+
+# %% ../nbs/08_toy.ipynb #adf99afc
+def save_figures(result:dict, out) -> list:
+    "Write the before/after, class-mass and frontier figures of every forget class of `result` to folder `out`."
+    import matplotlib.pyplot as plt
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for f in sorted({r['forget'] for r in result['rows'] if r['forget'] is not None}):
+        for name, fig in [('before_after', plot_before_after(result, f)), ('class_mass', plot_class_mass(result, f)),
+                          ('frontier', plot_frontier(result['rows'], f))]:
+            paths.append(out / f'{name}_forget{f}.png'); fig.savefig(paths[-1], dpi=100); plt.close(fig)
+    return paths

@@ -1,0 +1,33 @@
+"The benchmark scripts run end to end on their tiny configurations, several seeds, and write what RESULTS.md quotes."
+import json, subprocess, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(script, *args):
+    return subprocess.run([sys.executable, str(ROOT / 'benchmarks' / script), '--small', *args],
+                          capture_output=True, text=True, cwd=ROOT, env={'MPLBACKEND': 'Agg', **__import__('os').environ})
+
+
+def test_toy_benchmark_runs_seeds_and_reports_the_limit(tmp_path):
+    r = run('toy.py', '--forget', '2', '--seeds', '0', '1', '--out', str(tmp_path), '--unlearn', '{"steps": 30}')
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = json.loads((tmp_path / 'metrics.json').read_text())
+    runs = [x for x in m['rows'] if 'pul' in x]
+    assert sorted((x['method'], x['seed']) for x in runs) == sorted((n, s) for n in ['UOT-Unlearn', 'classifier-guided'] for s in [0, 1])
+    assert all(x['retain_stability'] <= x['stability_limit'] + 0.05 for x in runs)  # the limit is a model: small slack
+    uot = next(x for x in m['summary'] if x['method'] == 'UOT-Unlearn')
+    assert uot['n_seeds'] == 2 and 'tv_ideal_sd' in uot
+    assert 'mean ± sd over seeds [0, 1]' in r.stdout
+    assert (tmp_path / 'frontier_forget2.png').stat().st_size > 0
+
+
+def test_digits_benchmark_runs_seeds_with_one_retraining(tmp_path):
+    r = run('digits.py', '--forget', '3', '--seeds', '0', '1', '--out', str(tmp_path),
+            '--config', '{"methods": ["UOT-Unlearn (data)", "retrain"]}')
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = json.loads((tmp_path / 'metrics.json').read_text())
+    assert [(x['method'], x['seed']) for x in m['rows'][1:]] == [('UOT-Unlearn (data)', 0), ('UOT-Unlearn (data)', 1), ('retrain', 0)]
+    assert 'forget 3: UOT-Unlearn' not in r.stdout  # the goal line needs the data-free method
+    assert (tmp_path / 'tradeoff_forget3.png').stat().st_size > 0
