@@ -58,6 +58,16 @@ def test_ablation_from_the_same_run_folder(finished_run):
     assert (run / 'unlearned_classifier-guided_forget3.pt').exists()
 
 
+def test_data_based_unlearning_from_the_same_run_folder(finished_run):
+    run, _ = finished_run
+    r = cli('cifar10', 'unlearn', '--quiet', '--device', 'cpu', '--run-dir', str(run), '--method', 'uot-data')
+    assert r.returncode == 0, r.stderr[-3000:]
+    history = json.loads((run / 'unlearn_uot-data_forget3_history.json').read_text())
+    assert history['config']['data_free'] is False and (run / 'unlearned_uot-data_forget3.pt').exists()
+    r = cli('cifar10', 'unlearn', '--quiet', '--device', 'cpu', '--run-dir', str(run), '--method', 'magic')
+    assert r.returncode == 1 and "method must be one of ('uot', 'uot-data', 'classifier-guided')" in r.stderr
+
+
 def test_missing_inception_weights_name_the_file_and_url(finished_run, tmp_path):
     run, _ = finished_run
     r = cli('cifar10', 'evaluate', '--quiet', '--device', 'cpu', '--run-dir', str(run), '--method', 'uot',
