@@ -24,3 +24,6 @@ for stage in pretrain classifier unlearn evaluate; do
   python3 -m uot_unlearn.cli cifar10 "$stage" --tiny --quiet --run-dir "$OUT/pipeline" --data "$OUT/fake_cifar10" --set "${SETTINGS[@]}"
   echo "$stage $((SECONDS - start)) s" | tee -a "$OUT/pipeline_times.txt"
 done
+start=$SECONDS  # the data-based UOT-Unlearn: the same step with the training images as target
+python3 -m uot_unlearn.cli cifar10 unlearn --quiet --run-dir "$OUT/pipeline" --method uot-data
+echo "unlearn uot-data $((SECONDS - start)) s" | tee -a "$OUT/pipeline_times.txt"
