@@ -263,7 +263,7 @@ def unlearn(generator:nn.Module,     # any one-step generator, called as generat
                                 spread=scale * probe[0].numel())  # the target's total variance: a scale-free R1
     return UnlearnResult(G, potential.eval(), history, cfg)
 
-# %% ../nbs/06_core.ipynb #61fc565b
+# %% ../nbs/06_core.ipynb #9d9b6b77
 def classifier_guided(generator:nn.Module, classifier, forget, *, sample_inputs=None, lam:float=DEFAULTS['lam'],
                       tau:float=DEFAULTS['tau'], forget_cost='nll', steps:int=DEFAULTS['steps'],
                       batch_size:int=DEFAULTS['batch_size'], lr_g:float=DEFAULTS['lr_g'],
