@@ -1,5 +1,5 @@
 "The benchmark scripts run end to end on their tiny configurations, several seeds, and write what RESULTS.md quotes."
-import json, subprocess, sys
+import json, os, subprocess, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -7,7 +7,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run(script, *args):
     return subprocess.run([sys.executable, str(ROOT / 'benchmarks' / script), '--small', *args],
-                          capture_output=True, text=True, cwd=ROOT, env={'MPLBACKEND': 'Agg', **__import__('os').environ})
+                          capture_output=True, text=True, cwd=ROOT, env={'MPLBACKEND': 'Agg', **os.environ})
 
 
 def test_toy_benchmark_runs_seeds_and_reports_the_limit(tmp_path):

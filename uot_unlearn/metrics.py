@@ -110,8 +110,8 @@ def mean_over_seeds(rows, keys=('method', 'forget')) -> list:
     out = []
     for key, members in groups.items():
         row = dict(zip(keys, key), n_seeds=len(members))
-        numeric = [c for c, v in members[0].items() if c not in keys and c != 'seed'
-                   and isinstance(v, (int, float)) and not isinstance(v, bool)]
+        numeric = dict.fromkeys(c for m in members for c, v in m.items() if c not in keys and c != 'seed'
+                                and isinstance(v, (int, float)) and not isinstance(v, bool))  # any run may lack a value
         for c in numeric:
             vals = torch.tensor([float(m[c]) for m in members if m.get(c) is not None], dtype=torch.float64)
             if len(vals) == 0: continue
