@@ -12,7 +12,7 @@ import hashlib, json, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
-from .utils import atomic_save
+from .utils import atomic_save, set_seed
 from .images import digits, plot_image_grid
 from .unet import unet
 from .meanflow import OneStepGenerator, train_meanflow
@@ -62,14 +62,15 @@ class DigitsConfig:
         return hashlib.sha1(json.dumps({k: getattr(self, k) for k in keys}).encode()).hexdigest()[:12]
 
 # %% ../nbs/14_digits.ipynb #fd959d4a
-def digit_generator(cfg:DigitsConfig) -> OneStepGenerator:
-    "An untrained one-step generator for the configuration's image size."
+def digit_generator(cfg:DigitsConfig, seed:int|None=None) -> OneStepGenerator:
+    "An untrained one-step generator for the configuration's image size; `seed` fixes its initial weights."
+    set_seed(seed)
     net = unet(cfg.unet_preset, channels=1, size=cfg.size, n_classes=10 if cfg.conditional else None)
     return OneStepGenerator(net, (1, cfg.size, cfg.size))
 
 def pretrain_generator(cfg:DigitsConfig, x, y, progress:bool=True):
     "MeanFlow pretraining of the digit generator on images `x` (labels `y` used if conditional)."
-    G = digit_generator(cfg)
+    G = digit_generator(cfg, cfg.seed)
     G, _ = train_meanflow(G.net, x, steps=cfg.pretrain_steps, batch_size=cfg.pretrain_batch, lr=cfg.pretrain_lr,
                           ema_decay=cfg.ema_decay, labels=y if cfg.conditional else None, seed=cfg.seed,
                           device=cfg.device, progress=progress)
@@ -78,6 +79,7 @@ def pretrain_generator(cfg:DigitsConfig, x, y, progress:bool=True):
 def pretrained_digits(cfg:DigitsConfig, cache_dir=None, progress:bool=True) -> dict:
     "Data, pretrained generator, both classifiers, their accuracies and the pretraining time (cached)."
     data = digits(cfg.size, cfg.train_share, seed=0)
+    set_seed(cfg.seed)  # the classifiers' initial weights: the same configuration gives the same models
     fc, ec = ConvClassifier(1, data.n_classes), PixelMLP((1, cfg.size, cfg.size), data.n_classes)
     path = Path(cache_dir) / f'digits-{cfg.pretrain_key()}.pt' if cache_dir else None
     if path is not None and path.exists():
@@ -100,7 +102,7 @@ def pretrained_digits(cfg:DigitsConfig, cache_dir=None, progress:bool=True) -> d
     return dict(data=data, generator=G, forget_classifier=fc.eval(), eval_classifier=ec.eval(),
                 accuracy=acc, pretrain_time=pretrain_time)
 
-# %% ../nbs/14_digits.ipynb #0d2151ca
+# %% ../nbs/14_digits.ipynb #8ac7c3f6
 class DigitsEvaluator:
     "Scores generators on fixed inputs with the evaluation classifier (and, for PUL, the forget-cost one)."
     def __init__(self, pre:dict, cfg:DigitsConfig):
@@ -140,7 +142,7 @@ class DigitsEvaluator:
                                           self.labels0_forget_clf, predict(self.forget_clf, x)))
         return row
 
-# %% ../nbs/14_digits.ipynb #8ac7c3f6
+# %% ../nbs/14_digits.ipynb #943a361a
 def run_method(method:str, pre:dict, forget:int, cfg:DigitsConfig, progress:bool=True, seed:int|None=None):
     "Unlearn `forget` from the pretrained generator with `method` (seed: `cfg.seed` unless given); returns an `UnlearnResult`."
     G0, data, fc = pre['generator'], pre['data'], pre['forget_classifier']
@@ -180,7 +182,7 @@ def run_digits(cfg:DigitsConfig, cache_dir=None, progress:bool=True, seeds=None)
             if r['forget'] == f and t_retrain: r['time_vs_retrain'] = r['time_s'] / t_retrain
     return {'rows': rows, 'models': models, 'pretrained': pre, 'evaluator': ev, 'config': cfg}
 
-# %% ../nbs/14_digits.ipynb #cc4013a8
+# %% ../nbs/14_digits.ipynb #0b95c190
 TABLE_COLUMNS = ['method', 'forget', 'pul', 'pul_forget_clf', 'fd', 'tv_ideal', 'retain_stability', 'time_s', 'time_vs_retrain']
 
 def format_table(rows, columns=TABLE_COLUMNS) -> str:

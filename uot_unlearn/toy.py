@@ -62,6 +62,7 @@ class ToyConfig:
 def pretrained_toy(cfg:ToyConfig, cache_dir=None, progress:bool=True):
     "The mixture, the pretrained generator, the forget-cost classifier and the pretraining time (cached)."
     mix = ring_mixture(cfg.n_components, cfg.radius, cfg.std)
+    set_seed(cfg.seed)  # the initial weights: the same configuration gives the same models
     net = MeanFlowMLP(2, cfg.hidden, cfg.depth)
     clf = MLPClassifier(2, cfg.n_components)
     path = Path(cache_dir) / f'toy-{cfg.pretrain_key()}.pt' if cache_dir else None
@@ -80,7 +81,7 @@ def pretrained_toy(cfg:ToyConfig, cache_dir=None, progress:bool=True):
         atomic_save({'generator': G.state_dict(), 'classifier': clf.state_dict(), 'pretrain_time': pretrain_time}, path)
     return mix, G, clf, pretrain_time
 
-# %% ../nbs/08_toy.ipynb #2e9e8577
+# %% ../nbs/08_toy.ipynb #7dd7f08a
 class ToyEvaluator:
     "Scores generators on fixed inputs against the exact mixture."
     def __init__(self, mix, G0, cfg:ToyConfig):
@@ -123,7 +124,7 @@ class ToyEvaluator:
                        residual_off_support=1 - in_support_rate(self.log_prob, x[left], self.threshold) if left.any() else None)
         return row
 
-# %% ../nbs/08_toy.ipynb #7dd7f08a
+# %% ../nbs/08_toy.ipynb #cee1a0f4
 def pot_reference(G0, clf, forget, cfg:ToyConfig, mix, lam:float, tau:float, seed:int=0):
     "Class shares and plan of the discrete unlearning problem on samples of `G0`."
     g = torch.Generator().manual_seed(seed)
@@ -136,7 +137,7 @@ def pot_reference(G0, clf, forget, cfg:ToyConfig, mix, lam:float, tau:float, see
     shares = torch.zeros(mix.n_classes, dtype=torch.float64).index_add_(0, labels, q) / q.sum()
     return {'shares': shares.tolist(), 'plan': P, 'source': xs, 'target': xt}
 
-# %% ../nbs/08_toy.ipynb #cee1a0f4
+# %% ../nbs/08_toy.ipynb #4a4f1696
 def unlearn_weights(cfg:ToyConfig) -> dict:
     "The `lam` and `tau` that `unlearn` will use in this configuration (its defaults unless overridden)."
     params = inspect.signature(unlearn).parameters
@@ -165,12 +166,12 @@ def run_toy(cfg:ToyConfig, cache_dir=None, progress:bool=True, seeds=None) -> di
                 if seed == seeds[0]: models[(name, f)] = res  # the figures show the first seed
     return {'rows': rows, 'models': models, 'mix': mix, 'G0': G0, 'classifier': clf, 'evaluator': ev}
 
-# %% ../nbs/08_toy.ipynb #4a4f1696
+# %% ../nbs/08_toy.ipynb #8ba8dde6
 def format_table(rows) -> str:
     "The toy metric rows as a plain-text table."
     return metrics_table(rows, ['method', 'forget', 'pul', 'tv_ideal', 'in_support', 'w2', 'retain_stability', 'pot_share_gap', 'time_s'])
 
-# %% ../nbs/08_toy.ipynb #8ba8dde6
+# %% ../nbs/08_toy.ipynb #333463cd
 def plot_before_after(result:dict, forget:int, method:str='UOT-Unlearn', n:int=3000):
     "Samples of the pretrained and the unlearned generator on the same inputs, coloured by class."
     import matplotlib.pyplot as plt
@@ -201,7 +202,7 @@ def plot_class_mass(result:dict, forget:int):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/08_toy.ipynb #65430280
+# %% ../nbs/08_toy.ipynb #5c55dd72
 def order_preserving_stability(shares, # pretrained class shares, in the ring's order
                                forget:int, # the forgotten class
                                max_tv:float, # largest allowed TV between the new shares and the ideal ones
@@ -228,7 +229,7 @@ def order_preserving_stability(shares, # pretrained class shares, in the ring's 
     if not res.success: raise ValueError(f"No order-preserving split meets TV <= {max_tv}: {res.message}")
     return float(-res.fun / w[1:].sum())
 
-# %% ../nbs/08_toy.ipynb #68696463
+# %% ../nbs/08_toy.ipynb #dea9b5e1
 def plot_frontier(rows, forget:int, ax=None):
     "Retain stability against TV to the ideal shares for each run on `forget`, with the order-preserving limit."
     import matplotlib.pyplot as plt
@@ -246,7 +247,7 @@ def plot_frontier(rows, forget:int, ax=None):
     ax.figure.tight_layout()
     return ax.figure
 
-# %% ../nbs/08_toy.ipynb #adf99afc
+# %% ../nbs/08_toy.ipynb #1a2c3c6d
 def save_figures(result:dict, out) -> list:
     "Write the before/after, class-mass and frontier figures of every forget class of `result` to folder `out`."
     import matplotlib.pyplot as plt
