@@ -11,7 +11,7 @@ def run(script, *args):
 
 
 def test_toy_benchmark_runs_seeds_and_reports_the_limit(tmp_path):
-    r = run('toy.py', '--forget', '2', '--seeds', '0', '1', '--out', str(tmp_path), '--unlearn', '{"steps": 30}')
+    r = run('toy.py', '--forget', '2', '--seeds', '0', '1', '--out', str(tmp_path), '--unlearn', '{"steps": 30}', '--w2-draws', '3')
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((tmp_path / 'metrics.json').read_text())
     runs = [x for x in m['rows'] if 'pul' in x]
@@ -20,6 +20,8 @@ def test_toy_benchmark_runs_seeds_and_reports_the_limit(tmp_path):
     uot = next(x for x in m['summary'] if x['method'] == 'UOT-Unlearn')
     assert uot['n_seeds'] == 2 and 'tv_ideal_sd' in uot
     assert 'mean ± sd over seeds [0, 1]' in r.stdout
+    w2 = m['pretrained_w2']  # the pretrained goal compares averages over fresh draws, not one draw
+    assert w2['draws'] == 3 and w2['floor_sd'] > 0 and abs(w2['ratio'] - w2['w2'] / w2['floor']) < 1e-9
     assert (tmp_path / 'frontier_forget2.png').stat().st_size > 0
 
 

@@ -11,13 +11,13 @@ import dataclasses, inspect, json, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
-from .utils import set_seed, atomic_save, atomic_write_text, default_device
+from .utils import set_seed, atomic_save, atomic_write_text, default_device, save_figure
 from .unet import unet
 from .meanflow import OneStepGenerator, train_meanflow
 from .classifier import train_classifier, accuracy, predict
 from .image_classifiers import ResNet18, VGGClassifier, noise_augment
 from .cifar10 import CIFAR10_CLASSES, cifar10_images, random_hflip, random_crop
-from .core import unlearn, classifier_guided
+from .core import unlearn, classifier_guided, supported_kwargs
 from .distributed import is_main
 from .fid import fid_metric, random_features, real_statistics, generator_fid, generator_samples
 from .metrics import forgetting_metrics, metrics_table
@@ -119,9 +119,8 @@ def load_generator(run, cfg:CifarConfig, name:str='generator.pt') -> OneStepGene
 
 def save_samples(G, path, n:int=64, seed:int=0):
     "A grid of `n` one-step samples of `G` (fixed inputs) as a PNG."
-    import matplotlib.pyplot as plt
     ax = plot_image_grid(generator_samples(G, n, seed=seed), nrow=8)
-    ax.figure.savefig(path, dpi=100, bbox_inches='tight'); plt.close(ax.figure)
+    save_figure(ax.figure, path, bbox_inches='tight')
 
 def pretrain(run, cfg:CifarConfig, device=None, progress:bool=True) -> OneStepGenerator:
     "Stage 1: MeanFlow pretraining; resumes from `run/pretrain_checkpoint.pt`; writes `run/generator.pt`."
@@ -176,7 +175,7 @@ def unlearn_stage(run, cfg:CifarConfig, device=None, progress:bool=True):
     G, clf = load_generator(run, cfg), load_classifier(run, cfg, 'forget')
     method = classifier_guided if cfg.method == 'classifier-guided' else unlearn
     # the ablation has no potential: settings of the potential (lr_v, r1, ...) do not apply to it
-    kw = {k: v for k, v in cfg.unlearn.items() if k in inspect.signature(method).parameters}
+    kw = supported_kwargs(method, cfg.unlearn)
     if cfg.method == 'uot-data': kw['target'] = _data(cfg)[0]  # every class: the same images pretraining used
     t0 = time.perf_counter()
     result = method(G, clf, list(cfg.forget), device=dev, seed=cfg.seed, progress=progress,
@@ -230,4 +229,4 @@ def save_before_after(G0, Gu, path, n:int=32, seed:int=0):
     fig, axs = plt.subplots(1, 2, figsize=(9, 5))
     plot_image_grid(generator_samples(G0, n, seed=seed), nrow=4, ax=axs[0], title='pretrained')
     plot_image_grid(generator_samples(Gu, n, seed=seed), nrow=4, ax=axs[1], title='unlearned')
-    fig.savefig(path, dpi=100, bbox_inches='tight'); plt.close(fig)
+    save_figure(fig, path, bbox_inches='tight')

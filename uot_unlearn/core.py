@@ -5,10 +5,11 @@
 # %% auto #0
 __all__ = ['FORGET_COSTS', 'DEFAULTS', 'forget_probability', 'forget_nll', 'check_forget', 'make_forget_cost', 'transport_cost',
            'Standardize', 'potential_for', 'as_tuple', 'to_device', 'check_classifier_output', 'check_target',
-           'potential_loss', 'UnlearnResult', 'NonFiniteLoss', 'fit_unlearning', 'unlearn', 'classifier_guided']
+           'potential_loss', 'UnlearnResult', 'NonFiniteLoss', 'fit_unlearning', 'unlearn', 'classifier_guided',
+           'supported_kwargs']
 
 # %% ../nbs/06_core.ipynb #03e70135
-import copy, math
+import copy, inspect, math
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
@@ -277,3 +278,9 @@ def classifier_guided(generator:nn.Module, classifier, forget, *, sample_inputs=
     G, history = fit_unlearning(G, G0, None, _cost_fn(F, lam, tau, scale), (None, None), sample_inputs, draw_target,
                                 cfg, forget, clf, dev, progress, checkpoint, checkpoint_every)
     return UnlearnResult(G, None, history, cfg)
+
+# %% ../nbs/06_core.ipynb #3aea88bc
+def supported_kwargs(fn, kw:dict) -> dict:
+    "The entries of `kw` that `fn` takes as keyword arguments."
+    params = inspect.signature(fn).parameters
+    return {k: v for k, v in kw.items() if k in params}

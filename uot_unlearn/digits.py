@@ -12,7 +12,7 @@ import hashlib, json, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
-from .utils import atomic_save, set_seed
+from .utils import atomic_save, set_seed, save_figure
 from .images import digits, plot_image_grid
 from .unet import unet
 from .meanflow import OneStepGenerator, train_meanflow
@@ -232,13 +232,11 @@ def plot_samples(result:dict, forget:int, method:str='UOT-Unlearn', n:int=32):
 
 def save_figures(result:dict, out) -> list:
     "Write the trade-off (means over seeds), forgotten-inputs and sample figures of every forget class to folder `out`."
-    import matplotlib.pyplot as plt
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
     summary = mean_over_seeds([r for r in result['rows'] if r['forget'] is not None])
     paths = []
     for f in result['config'].forget:
         figs = [('tradeoff', plot_tradeoff(summary, f)), ('forgotten_inputs', plot_forgotten_inputs(result, f))]
         if ('UOT-Unlearn', f) in result['models']: figs.append(('samples', plot_samples(result, f)))
         for name, fig in figs:
-            paths.append(out / f'{name}_forget{f}.png'); fig.savefig(paths[-1], dpi=100); plt.close(fig)
+            paths.append(save_figure(fig, Path(out) / f'{name}_forget{f}.png'))
     return paths

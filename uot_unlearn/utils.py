@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'set_seed', 'default_device', 'batch_sampler', 'ema_update', 'atomic_save', 'atomic_write_text',
-           'rng_state', 'set_rng_state', 'load_checkpoint', 'process_rng_states', 'training_state', 'restore_state',
-           'training_precision']
+           'save_figure', 'rng_state', 'set_rng_state', 'load_checkpoint', 'process_rng_states', 'training_state',
+           'restore_state', 'training_precision']
 
 # %% ../nbs/02_utils.ipynb #ff8865f8
 import contextlib, os, random, tempfile
@@ -76,6 +76,13 @@ def atomic_write_text(path, text:str):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
     tmp.write_text(text); os.replace(tmp, path)
+
+def save_figure(fig, path, dpi:int=100, **kwargs) -> Path:
+    "Write a matplotlib figure to `path` (folders created) and close it, so long runs do not keep figures open."
+    import matplotlib.pyplot as plt
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, **kwargs); plt.close(fig)
+    return path
 
 def rng_state() -> dict:
     "The random states of Python, NumPy and PyTorch, to store in a checkpoint."
