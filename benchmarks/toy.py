@@ -40,7 +40,7 @@ columns = ['method', 'forget', 'pul', 'tv_ideal', 'in_support_drop', 'retain_sta
 summary = mean_over_seeds(runs)
 print(f"\nmean ± sd over seeds {args.seeds}:\n" + metrics_table(summary, columns))
 mix, G0 = res['mix'], res['G0']
-w2 = w2_to_mixture(lambda n: G0(torch.randn(n, 2)), mix, cfg.n_w2, draws=args.w2_draws, seed=cfg.seed + 300)
+w2 = w2_to_mixture(lambda n: G0(G0.sample_inputs(n)), mix, cfg.n_w2, draws=args.w2_draws, seed=cfg.seed + 300)
 print(f"\npretrained: W2^2 {w2['w2']:.4f} ± {w2['w2_sd']:.4f} vs mixture-to-mixture {w2['floor']:.4f} ± {w2['floor_sd']:.4f} "
       f"(means over {w2['draws']} draws of n = {w2['n']}; ratio {w2['ratio']:.2f}, goal <= 2); on the fixed inputs {pre['w2']:.4f}; "
       f"in-support {pre['in_support']:.4f} (goal >= 0.97); max class-share error "

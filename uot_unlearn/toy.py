@@ -126,7 +126,7 @@ class ToyEvaluator:
         return row
 
 # %% ../nbs/08_toy.ipynb #cee1a0f4
-def w2_to_mixture(sample, # n -> samples of the model under test, e.g. `lambda n: G(torch.randn(n, 2))`
+def w2_to_mixture(sample, # n -> samples of the model under test, e.g. `lambda n: G(G.sample_inputs(n))`
                   mix, n:int=5000, draws:int=5, seed:int=0) -> dict:
     "Squared W2 from `sample(n)` to the mixture and between two mixture samples (the floor), each mean ± sd over `draws` draws."
     model, floor = [], []
