@@ -18,7 +18,7 @@ python3 benchmarks/gpu_check.py --preset paper --speed-only --unet '{"attn_res":
 
 python3 -c "from uot_unlearn.cifar10 import write_fake_cifar10; write_fake_cifar10('$OUT/fake_cifar10', per_class=100)"
 SETTINGS=(unet_preset=small pretrain_steps=300 pretrain_batch=128 classifier_steps=300 classifier_batch=256
-          classifier_width=64 precision=tf32 n_eval=5000 eval_batch=500 'unlearn={"steps": 100}')
+          classifier_width=64 precision=tf32 checkpoint_every=100 n_eval=5000 eval_batch=500 'unlearn={"steps": 100}')
 for stage in pretrain classifier unlearn evaluate; do
   start=$SECONDS
   python3 -m uot_unlearn.cli cifar10 "$stage" --tiny --quiet --run-dir "$OUT/pipeline" --data "$OUT/fake_cifar10" --set "${SETTINGS[@]}"

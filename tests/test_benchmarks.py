@@ -33,3 +33,13 @@ def test_digits_benchmark_runs_seeds_with_one_retraining(tmp_path):
     assert [(x['method'], x['seed']) for x in m['rows'][1:]] == [('UOT-Unlearn (data)', 0), ('UOT-Unlearn (data)', 1), ('retrain', 0)]
     assert 'forget 3: UOT-Unlearn' not in r.stdout  # the goal line needs the data-free method
     assert (tmp_path / 'tradeoff_forget3.png').stat().st_size > 0
+
+
+def test_meanflow_step_benchmark_compares_equal_gradients(tmp_path):
+    out = tmp_path / 'step.json'
+    r = subprocess.run([sys.executable, str(ROOT / 'benchmarks' / 'meanflow_step.py'), '--nets', 'toy', '--batch', '64',
+                        '--rounds', '1', '--steps', '1', '--out', str(out)], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-3000:]
+    row, = json.loads(out.read_text())['rows']
+    assert row['net'] == 'toy' and row['batch'] == 64 and row['time_ratio_library_over_one_call'] > 0
+    assert row['max_relative_gradient_difference'] < 1e-5  # the library's two passes give the one-call gradient

@@ -70,10 +70,10 @@ def retrain(generator:OneStepGenerator, x, y, forget, *, steps:int, batch_size:i
     set_seed(seed)
     net = reinitialize(generator.net).requires_grad_(True)
     labels = yr if getattr(net, 'n_classes', None) else None
-    G, losses = train_meanflow(net, xr, steps=steps, batch_size=batch_size, lr=lr, labels=labels, seed=seed,
+    G, errors = train_meanflow(net, xr, steps=steps, batch_size=batch_size, lr=lr, labels=labels, seed=seed,
                                device=dev, progress=progress, **train_kwargs)
     cfg = dict(method='retrain', forget=forget, steps=steps, batch_size=batch_size, lr=lr, seed=seed)
-    return UnlearnResult(G, None, {'loss': losses}, cfg)
+    return UnlearnResult(G, None, {'squared_error': errors}, cfg)
 
 # %% ../nbs/13_baselines.ipynb #251e814e
 def finetune(generator:nn.Module, x, y, forget, *, loss=meanflow_native_loss, sample_inputs=None,

@@ -134,7 +134,7 @@ def pretrain(run, cfg:CifarConfig, device=None, progress:bool=True) -> OneStepGe
                                 compile=cfg.compile, **cfg.meanflow)
     if is_main():
         atomic_save(G.state_dict(), run / 'generator.pt')
-        atomic_write_text(run / 'pretrain_history.json', json.dumps({'loss': history, 'seconds': time.perf_counter() - t0}))
+        atomic_write_text(run / 'pretrain_history.json', json.dumps({'squared_error': history, 'seconds': time.perf_counter() - t0}))
         save_samples(G, run / 'pretrain_samples.png')
     return G
 

@@ -49,14 +49,16 @@ def sample_intervals(n:int, p_equal:float=0.75, mean:float=-0.4, std:float=1.0, 
 
 # %% ../nbs/03_meanflow.ipynb #cdfb71bb
 def meanflow_target(net, z, r, t, v, y=None):
-    "The prediction `u(z, r, t)` and the MeanFlow target `v - (t - r) du/dt` (not yet detached)."
+    "The prediction `u(z, r, t)` (with autograd) and the MeanFlow target `v - (t - r) du/dt` (without)."
     fn = lambda z, r, t: net(z, r, t, y)
-    u, dudt = torch.func.jvp(fn, (z, r, t), (v, torch.zeros_like(r), torch.ones_like(t)))
-    return u, v - (t - r).view(-1, *[1] * (z.ndim - 1)) * dudt
+    cuda = [z.device] if z.is_cuda else []
+    with torch.random.fork_rng(devices=cuda, device_type=z.device.type), torch.no_grad():  # replayed below
+        _, dudt = torch.func.jvp(fn, (z, r, t), (v, torch.zeros_like(r), torch.ones_like(t)))
+    return fn(z, r, t), v - (t - r).view(-1, *[1] * (z.ndim - 1)) * dudt
 
 def meanflow_loss(net, x, y=None, p_equal:float=0.75, adaptive_p:float=1.0, adaptive_c:float=1e-3,
-                  time_mean:float=-0.4, time_std:float=1.0):
-    "MeanFlow loss on a data batch `x` (labels `y` for a conditional `net`)."
+                  time_mean:float=-0.4, time_std:float=1.0, return_error:bool=False):
+    "MeanFlow loss on a data batch `x` (labels `y` for a conditional `net`); `return_error`: also the plain squared error."
     e = torch.randn_like(x)
     r, t = sample_intervals(len(x), p_equal, time_mean, time_std, device=x.device)
     tb = t.view(-1, *[1] * (x.ndim - 1))
@@ -64,9 +66,10 @@ def meanflow_loss(net, x, y=None, p_equal:float=0.75, adaptive_p:float=1.0, adap
     u, target = meanflow_target(net, z, r, t, v, y)
     err = (u - target.detach()).pow(2).flatten(1).sum(1)
     weight = (err.detach() + adaptive_c).pow(-adaptive_p)
-    return (weight * err).mean()
+    loss = (weight * err).mean()
+    return (loss, err.detach().mean() / x[0].numel()) if return_error else loss
 
-# %% ../nbs/03_meanflow.ipynb #26e21cd6
+# %% ../nbs/03_meanflow.ipynb #00c22832
 class OneStepGenerator(nn.Module):
     "The MeanFlow one-step sampler `G(e) = e - u(e, 0, 1)` (or `G(e, y)`) as a plain generator."
     def __init__(self, net:nn.Module, shape:tuple):
@@ -82,12 +85,12 @@ class OneStepGenerator(nn.Module):
         k = getattr(self.net, 'n_classes', None)
         return (e, torch.randint(k, (n,), device=dev)) if k else e
 
-# %% ../nbs/03_meanflow.ipynb #45b47f11
+# %% ../nbs/03_meanflow.ipynb #66bd6d46
 def train_meanflow(net:nn.Module, data, steps:int=4000, batch_size:int=512, lr:float=1e-3,
                    ema_decay:float=0.999, labels=None, seed:int|None=None, device=None,
                    progress:bool=True, checkpoint=None, checkpoint_every:int=500, augment=None,
                    precision:str='fp32', compile:bool=False, **loss_kwargs):
-    "Train `net` with the MeanFlow loss; returns the EMA generator and the loss history."
+    "Train `net` with the MeanFlow loss; returns the EMA generator and the history of the squared error."
     seed_process(seed)                               # under torchrun each process draws its own batches
     dev = default_device(device)
     net = net.to(dev).train()
@@ -110,13 +113,13 @@ def train_meanflow(net:nn.Module, data, steps:int=4000, batch_size:int=512, lr:f
             idx = torch.randint(len(data), (batch_size,))
             x, y = data[idx].to(dev), labels[idx].to(dev)
         if augment is not None: x = augment(x)
-        with training_precision(precision, dev): loss = meanflow_loss(loss_net, x, y, **loss_kwargs)
+        with training_precision(precision, dev): loss, error = meanflow_loss(loss_net, x, y, return_error=True, **loss_kwargs)
         if not loss.isfinite(): raise FloatingPointError(f"MeanFlow loss became {loss.item()} at step {step}; lower `lr`.")
         opt.zero_grad(set_to_none=True); loss.backward()
         all_reduce_gradients(net)  # the JVP bypasses DDP's hooks: average gradients explicitly (no-op on one process)
         opt.step(); sched.step()
         ema_update(ema, net, ema_decay)
-        history.append(loss.item())
+        history.append(error.item())
         if checkpoint and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
             state = training_state(modules)  # every rank takes part: it gathers each process's random state
             if is_main(): atomic_save({**state, 'step': step + 1, 'config': cfg, 'history': history}, checkpoint)
