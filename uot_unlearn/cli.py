@@ -129,7 +129,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument('--data', default=None, help='folder that holds cifar-10-batches-py/')
     c.add_argument('--forget', type=int, nargs='+', default=None, help='classes to forget together (0: airplane ... 9: truck)')
     c.add_argument('--method', default=None,  # checked by the pipeline, which owns the list (a light parser: no torch import)
-                   help="'uot': UOT-Unlearn, data-free (default); 'uot-data': with the training images as target; 'classifier-guided': the ablation")
+                   help="'uot': UOT-Unlearn, data-free; 'uot-data': with the training images as target; 'classifier-guided': the ablation "
+                        "(default: the run folder's last one, 'uot' in a new folder)")
     c.add_argument('--fid-weights', dest='fid_weights', default=None, help='Inception-v3 weights file (or env UOT_UNLEARN_INCEPTION)')
     c.add_argument('--n-eval', dest='n_eval', type=int, default=None, help='samples for FID and PUL (default 50,000)')
     c.add_argument('--tiny', action='store_true', help='start a new run folder from the tiny configuration (tests, fabricated data)')
