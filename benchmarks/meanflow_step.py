@@ -32,20 +32,20 @@ def problem(name:str):
         cfg = DigitsConfig(); return unet(cfg.unet_preset, channels=1, size=cfg.size), (1, cfg.size, cfg.size), cfg.pretrain_batch
     return unet(name, channels=3, size=32), (3, 32, 32), 128
 
-def step(net, opt, x, variant:str) -> None:
+def variant_loss(net, x, variant:str):
+    "`meanflow_loss` on batch `x` with the target function of `variant`."
     meanflow.meanflow_target = VARIANTS[variant]  # meanflow_loss looks the target function up at call time
-    try: loss = meanflow_loss(net, x)
+    try: return meanflow_loss(net, x)
     finally: meanflow.meanflow_target = VARIANTS['library']
+
+def step(net, opt, x, variant:str) -> None:
+    loss = variant_loss(net, x, variant)
     opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
 
 def gradients(net, x, variant:str, seed:int=0) -> list:
-    "The loss gradient of `variant` on batch `x` with seeded time draws (no optimiser step)."
-    torch.manual_seed(seed)
-    if x.is_cuda: torch.cuda.manual_seed_all(seed)
-    meanflow.meanflow_target = VARIANTS[variant]
-    try: loss = meanflow_loss(net, x)
-    finally: meanflow.meanflow_target = VARIANTS['library']
-    return torch.autograd.grad(loss, list(net.parameters()))
+    "The loss gradient of `variant` on batch `x` with seeded noise and times (no optimiser step)."
+    torch.manual_seed(seed)  # seeds the CUDA generators too
+    return torch.autograd.grad(variant_loss(net, x, variant), list(net.parameters()))
 
 def measure(name:str, dev, rounds:int, steps:int, batch:int|None) -> dict:
     torch.manual_seed(0)
