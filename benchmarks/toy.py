@@ -10,7 +10,7 @@ import argparse, dataclasses, json, platform, time
 from pathlib import Path
 import torch
 import matplotlib; matplotlib.use('Agg')
-from uot_unlearn.toy import ToyConfig, run_toy, format_table, save_figures, order_preserving_stability, w2_to_mixture
+from uot_unlearn.toy import ToyConfig, run_toy, format_table, save_figures, order_preserving_stability, w2_to_mixture, mode_spread
 from uot_unlearn.metrics import mean_over_seeds, metrics_table
 
 p = argparse.ArgumentParser()
@@ -45,12 +45,15 @@ print(f"\npretrained: W2^2 {w2['w2']:.4f} ± {w2['w2_sd']:.4f} vs mixture-to-mix
       f"(means over {w2['draws']} draws of n = {w2['n']}; ratio {w2['ratio']:.2f}, goal <= 2); on the fixed inputs {pre['w2']:.4f}; "
       f"in-support {pre['in_support']:.4f} (goal >= 0.97); max class-share error "
       f"{max(abs(s - w) for s, w in zip(pre['shares'], mix.weights.tolist())):.4f} (goal <= 0.02)")
+ev = res['evaluator']
+spread = mode_spread(ev.x0, ev.labels0, mix.n_classes).tolist()
+print(f"pretrained mode spread (rms per coordinate, per class): {min(spread):.3f}-{max(spread):.3f} (mixture std {cfg.std})")
 for r in summary:
     print(f"{r['method']:18s} forget {r['forget']} (mean of {r['n_seeds']}): PUL {r['pul']:.2f} (>= 99.5), TV {r['tv_ideal']:.4f} (<= 0.03), "
           f"in-support drop {r['in_support_drop']:.2f} pt (<= 1), stability {r['retain_stability']:.4f} (>= 0.95; limit at this TV "
           f"{r['stability_limit']:.4f}), POT gap {r['pot_share_gap']:.4f} (<= 0.03), time ratio {r['time_ratio']:.3f} (<= 0.10)")
 out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
-(out / 'metrics.json').write_text(json.dumps({'rows': rows, 'summary': summary, 'seeds': args.seeds, 'pretrained_w2': w2,
+(out / 'metrics.json').write_text(json.dumps({'rows': rows, 'summary': summary, 'seeds': args.seeds, 'pretrained_w2': w2, 'pretrained_mode_spread': spread,
                                              'machine': platform.platform(), 'threads': torch.get_num_threads()}, indent=1))
 save_figures(res, out)
 print(f"total {time.perf_counter() - t0:.0f} s")

@@ -47,7 +47,7 @@ def sample_intervals(n:int, p_equal:float=0.75, mean:float=-0.4, std:float=1.0, 
     r = torch.where(torch.rand(n, device=device) < p_equal, t, r)
     return r, t
 
-# %% ../nbs/03_meanflow.ipynb #cdfb71bb
+# %% ../nbs/03_meanflow.ipynb #a3456afd
 def meanflow_target(net, z, r, t, v, y=None):
     "The prediction `u(z, r, t)` (with autograd) and the MeanFlow target `v - (t - r) du/dt` (without)."
     fn = lambda z, r, t: net(z, r, t, y)
@@ -69,7 +69,7 @@ def meanflow_loss(net, x, y=None, p_equal:float=0.75, adaptive_p:float=1.0, adap
     loss = (weight * err).mean()
     return (loss, err.detach().mean() / x[0].numel()) if return_error else loss
 
-# %% ../nbs/03_meanflow.ipynb #00c22832
+# %% ../nbs/03_meanflow.ipynb #8e54d9eb
 class OneStepGenerator(nn.Module):
     "The MeanFlow one-step sampler `G(e) = e - u(e, 0, 1)` (or `G(e, y)`) as a plain generator."
     def __init__(self, net:nn.Module, shape:tuple):
@@ -85,7 +85,7 @@ class OneStepGenerator(nn.Module):
         k = getattr(self.net, 'n_classes', None)
         return (e, torch.randint(k, (n,), device=dev)) if k else e
 
-# %% ../nbs/03_meanflow.ipynb #66bd6d46
+# %% ../nbs/03_meanflow.ipynb #4474235f
 def train_meanflow(net:nn.Module, data, steps:int=4000, batch_size:int=512, lr:float=1e-3,
                    ema_decay:float=0.999, labels=None, seed:int|None=None, device=None,
                    progress:bool=True, checkpoint=None, checkpoint_every:int=500, augment=None,
