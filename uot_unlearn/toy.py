@@ -216,7 +216,9 @@ def plot_before_after(result:dict, forget:int, method:str='UOT-Unlearn', n:int=3
 def plot_class_mass(result:dict, forget:int):
     "Bars of the class shares: pretrained, ideal, POT reference, UOT-Unlearn, ablation."
     import matplotlib.pyplot as plt, numpy as np
-    rows = {r['method']: r for r in result['rows'] if r['forget'] in (None, forget)}
+    rows = {}
+    for r in result['rows']:
+        if r['forget'] in (None, forget): rows.setdefault(r['method'], r)  # the first seed, as in `plot_before_after`
     pre = torch.tensor(rows['pretrained']['shares'])
     bars = {'pretrained': pre.tolist(), 'ideal': ideal_shares(pre, forget).tolist(),
             **{m: rows[m]['shares'] for m in ('POT reference', 'UOT-Unlearn', 'classifier-guided') if m in rows}}
@@ -228,7 +230,7 @@ def plot_class_mass(result:dict, forget:int):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/08_toy.ipynb #1a2c3c6d
+# %% ../nbs/08_toy.ipynb #e3eab060
 def order_preserving_stability(shares, # pretrained class shares, in the ring's order
                                forget:int, # the forgotten class
                                max_tv:float, # largest allowed TV between the new shares and the ideal ones
@@ -255,7 +257,7 @@ def order_preserving_stability(shares, # pretrained class shares, in the ring's 
     if not res.success: raise ValueError(f"No order-preserving split meets TV <= {max_tv}: {res.message}")
     return float(-res.fun / w[1:].sum())
 
-# %% ../nbs/08_toy.ipynb #f4d5ab7f
+# %% ../nbs/08_toy.ipynb #dc808627
 def plot_frontier(rows, forget:int, ax=None):
     "Retain stability against TV to the ideal shares for each run on `forget`, with the order-preserving limit."
     import matplotlib.pyplot as plt
@@ -273,7 +275,7 @@ def plot_frontier(rows, forget:int, ax=None):
     ax.figure.tight_layout()
     return ax.figure
 
-# %% ../nbs/08_toy.ipynb #b320c2e8
+# %% ../nbs/08_toy.ipynb #2357fc18
 def save_figures(result:dict, out) -> list:
     "Write the before/after, class-mass and frontier figures of every forget class of `result` to folder `out`."
     paths = []
