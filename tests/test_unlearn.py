@@ -66,6 +66,9 @@ def test_ablation_has_no_potential():
     (dict(divergence='tv'), 'Unknown divergence'),
     (dict(forget_cost='hinge'), 'Unknown forget cost'),
     (dict(sample_inputs=None), 'Pass `sample_inputs`'),
+    (dict(classifier=lambda x: BAYES(x).softmax(1)), 'returns probabilities'),
+    (dict(classifier=lambda x: BAYES(x.detach())), 'No gradient flows'),
+    (dict(forget_cost=lambda x: x.sum(1, keepdim=True)), r'one value per sample, shape \(256,\)'),
 ])
 def test_bad_input_is_refused_clearly(kw, match):
     args = dict(forget=0, classifier=BAYES, sample_inputs=inputs)

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['FORGET_COSTS', 'DEFAULTS', 'forget_probability', 'forget_nll', 'check_forget', 'make_forget_cost', 'transport_cost',
-           'Standardize', 'potential_for', 'as_tuple', 'to_device', 'check_classifier_output', 'check_target',
-           'potential_loss', 'UnlearnResult', 'NonFiniteLoss', 'fit_unlearning', 'unlearn', 'classifier_guided',
-           'supported_kwargs']
+           'Standardize', 'potential_for', 'as_tuple', 'to_device', 'looks_like_probabilities',
+           'check_classifier_output', 'check_forget_cost', 'check_target', 'potential_loss', 'UnlearnResult',
+           'NonFiniteLoss', 'fit_unlearning', 'unlearn', 'classifier_guided', 'supported_kwargs']
 
 # %% ../nbs/06_core.ipynb #03e70135
 import copy, inspect, math
@@ -90,7 +90,11 @@ def to_device(inputs, device):
     "Move a tensor or a tuple of tensors to `device`."
     return tuple(t.to(device) for t in as_tuple(inputs))
 
-def check_classifier_output(classifier, x, forget) -> list:
+def looks_like_probabilities(out) -> bool:
+    "True when every row of `out` is non-negative and sums to 1: a softmax output, not logits."
+    return bool((out >= 0).all() and torch.allclose(out.sum(1), torch.ones_like(out[:, 0]), atol=1e-3))
+
+def check_classifier_output(classifier, x, forget, needs_logits:bool=True) -> list:
     "Run `classifier` on generated samples `x`; return the checked forget indices."
     try: logits = classifier(x)
     except Exception as e:
@@ -99,7 +103,22 @@ def check_classifier_output(classifier, x, forget) -> list:
     if not torch.is_tensor(logits) or logits.ndim != 2 or len(logits) != len(x):
         raise ValueError(f"The classifier must return logits of shape (N, n_classes) = ({len(x)}, C), got "
                          f"{tuple(logits.shape) if torch.is_tensor(logits) else type(logits).__name__}.")
+    if needs_logits and looks_like_probabilities(logits):
+        raise ValueError("The classifier returns probabilities (its rows are non-negative and sum to 1), but the forget "
+                         "costs 'nll' and 'prob' apply a softmax to logits: return logits, or log-probabilities "
+                         "(e.g. `lambda x: clf(x).clamp_min(1e-12).log()`).")
     return check_forget(forget, logits.shape[1])
+
+def check_forget_cost(F, x):
+    "Refuse a forget cost that is not one differentiable value per sample: `unlearn` moves samples along its gradient."
+    x = x.detach().clone().requires_grad_(True)
+    with torch.enable_grad(): f = F(x)
+    if not torch.is_tensor(f) or f.shape != (len(x),):
+        got = tuple(f.shape) if torch.is_tensor(f) else type(f).__name__
+        raise ValueError(f"The forget cost must return one value per sample, shape ({len(x)},), got {got}.")
+    if not f.requires_grad or torch.autograd.grad(f.sum(), x, allow_unused=True)[0] is None:
+        raise ValueError("No gradient flows from the forget cost back to the samples: the classifier (or your forget cost) "
+                         "runs under torch.no_grad, detaches its input or leaves torch. Pass a differentiable classifier.")
 
 def check_target(sample, x):
     "Refuse target samples whose shape differs from the generator's output."
@@ -108,7 +127,7 @@ def check_target(sample, x):
         raise ValueError(f"Target samples have shape {got} but the generator produces {tuple(x.shape[1:])}: "
                          "pass target data shaped like the generator's output.")
 
-# %% ../nbs/06_core.ipynb #648a0c7a
+# %% ../nbs/06_core.ipynb #d61afbb0
 def potential_loss(potential, x_gen, cost, x_target, psi_source, psi_target, r1:float, spread:float=1.0):
     "The semi-dual loss of the potential, with an R1 penalty (weighted by the target's `spread`) on the target samples."
     x_target = x_target.detach().requires_grad_(r1 > 0)
@@ -119,7 +138,7 @@ def potential_loss(potential, x_gen, cost, x_target, psi_source, psi_target, r1:
         loss = loss + r1 / 2 * spread * grad.pow(2).flatten(1).sum(1).mean()
     return loss
 
-# %% ../nbs/06_core.ipynb #d61afbb0
+# %% ../nbs/06_core.ipynb #23b1b1a1
 @dataclass
 class UnlearnResult:
     "What `unlearn` returns: the unlearned generator, the potential and the training history."
@@ -133,7 +152,7 @@ class UnlearnResult:
         share = self.history.get('forget_share', [float('nan')])[-1] if n else float('nan')
         return f"UnlearnResult({n} steps, last forget share {share:.4f}, config={self.config})"
 
-# %% ../nbs/06_core.ipynb #29c823a2
+# %% ../nbs/06_core.ipynb #03ddb5be
 class NonFiniteLoss(FloatingPointError):
     "Raised when a loss of `unlearn` stops being finite."
 
@@ -185,7 +204,7 @@ def fit_unlearning(G, G0, potential, cost_fn, conjugates, sample_inputs, draw_ta
         if checkpoint and ((step + 1) % checkpoint_every == 0 or step + 1 == cfg['steps']): save(step + 1)
     return (ema if ema is not None else G).eval(), history
 
-# %% ../nbs/06_core.ipynb #03ddb5be
+# %% ../nbs/06_core.ipynb #786cda80
 def _setup(generator, classifier, forget, sample_inputs, target, forget_cost, device, seed):
     "Copies, checks and samplers shared by `unlearn` and its ablation."
     if not isinstance(generator, nn.Module): raise TypeError("`generator` must be an nn.Module.")
@@ -201,7 +220,7 @@ def _setup(generator, classifier, forget, sample_inputs, target, forget_cost, de
     broadcast_parameters(G0); broadcast_parameters(G)  # under torchrun every rank starts from rank 0's generator
     if isinstance(classifier, nn.Module): classifier = copy.deepcopy(classifier).to(dev).eval().requires_grad_(False)
     with torch.no_grad(): x_probe = G0(*to_device(sample_inputs(256), dev))
-    forget = check_classifier_output(classifier, x_probe, forget)
+    forget = check_classifier_output(classifier, x_probe, forget, needs_logits=not callable(forget_cost))
     draw = (lambda n: G0(*to_device(sample_inputs(n), dev))) if target is None else batch_sampler(target, dev)
     def draw_target(n):
         with torch.no_grad(): return draw(n)
@@ -209,6 +228,7 @@ def _setup(generator, classifier, forget, sample_inputs, target, forget_cost, de
     if target is None: draw_target = None  # the loop uses the batch's own originals G0(z)
     scale = mean_over_processes(probe.float().var(0).mean().clamp(min=1e-12).item())  # the target's per-coordinate variance, same on every rank
     F = make_forget_cost(forget_cost, classifier, forget)
+    check_forget_cost(F, x_probe)
     return G, G0, classifier, forget, sample_inputs, draw_target, probe, scale, F, dev
 
 def _name(x):
@@ -225,7 +245,7 @@ def _cost_fn(F, lam, tau, scale):
         return tau * t + lam * f, t, f
     return cost
 
-# %% ../nbs/06_core.ipynb #fb835b44
+# %% ../nbs/06_core.ipynb #61c7ee38
 def unlearn(generator:nn.Module,     # any one-step generator, called as generator(*inputs)
             classifier,              # frozen classifier (module or callable) returning logits (N, C)
             forget,                  # class index or list of indices to forget
@@ -264,7 +284,7 @@ def unlearn(generator:nn.Module,     # any one-step generator, called as generat
                                 spread=scale * probe[0].numel())  # the target's total variance: a scale-free R1
     return UnlearnResult(G, potential.eval(), history, cfg)
 
-# %% ../nbs/06_core.ipynb #9d9b6b77
+# %% ../nbs/06_core.ipynb #3aea88bc
 def classifier_guided(generator:nn.Module, classifier, forget, *, sample_inputs=None, lam:float=DEFAULTS['lam'],
                       tau:float=DEFAULTS['tau'], forget_cost='nll', steps:int=DEFAULTS['steps'],
                       batch_size:int=DEFAULTS['batch_size'], lr_g:float=DEFAULTS['lr_g'],
@@ -279,7 +299,7 @@ def classifier_guided(generator:nn.Module, classifier, forget, *, sample_inputs=
                                 cfg, forget, clf, dev, progress, checkpoint, checkpoint_every)
     return UnlearnResult(G, None, history, cfg)
 
-# %% ../nbs/06_core.ipynb #3aea88bc
+# %% ../nbs/06_core.ipynb #1bd43f8c
 def supported_kwargs(fn, kw:dict) -> dict:
     "The entries of `kw` that `fn` takes as keyword arguments."
     params = inspect.signature(fn).parameters
