@@ -25,6 +25,17 @@ def test_toy_benchmark_runs_seeds_and_reports_the_limit(tmp_path):
     assert (tmp_path / 'frontier_forget2.png').stat().st_size > 0
 
 
+def test_toy_benchmark_runs_on_a_mixture_the_defaults_were_not_tuned_on(tmp_path):
+    r = run('toy.py', '--mixture', 'blobs16', '--forget', '1', '--out', str(tmp_path), '--unlearn', '{"steps": 20}', '--w2-draws', '2')
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = json.loads((tmp_path / 'metrics.json').read_text())
+    assert m['mixture'] == 'blobs16' and len(m['rows'][0]['shares']) == 6
+    runs = [x for x in m['rows'] if 'pul' in x]
+    assert [x['method'] for x in runs] == ['UOT-Unlearn', 'classifier-guided'] and all(x['forget'] == 1 for x in runs)
+    assert all('stability_limit' not in x for x in runs)  # the order-preserving limit is the ring's
+    assert not list(tmp_path.glob('*.png'))                 # the figures draw the ring's plane
+
+
 def test_digits_benchmark_runs_seeds_with_one_retraining(tmp_path):
     r = run('digits.py', '--forget', '3', '--seeds', '0', '1', '--out', str(tmp_path),
             '--config', '{"methods": ["UOT-Unlearn (data)", "retrain"]}')

@@ -77,6 +77,14 @@ def test_bad_input_is_refused_clearly(kw, match):
         unlearn(plain_generator(), args.pop('classifier'), args.pop('forget'), steps=2, progress=False, **args)
 
 
+def test_a_generator_that_outputs_nan_is_refused_before_training():
+    class Broken(nn.Module):
+        def __init__(self): super().__init__(); self.lin = nn.Linear(2, 2)
+        def forward(self, z): return self.lin(z) * float('nan')
+    with pytest.raises(ValueError, match='not a finite tensor'):
+        unlearn(Broken(), BAYES, 0, sample_inputs=inputs, steps=2, progress=False)
+
+
 def test_non_finite_loss_stops_with_step_and_last_values():
     nan_after = {'n': 0}
     def cost(x):

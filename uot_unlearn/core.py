@@ -220,6 +220,9 @@ def _setup(generator, classifier, forget, sample_inputs, target, forget_cost, de
     broadcast_parameters(G0); broadcast_parameters(G)  # under torchrun every rank starts from rank 0's generator
     if isinstance(classifier, nn.Module): classifier = copy.deepcopy(classifier).to(dev).eval().requires_grad_(False)
     with torch.no_grad(): x_probe = G0(*to_device(sample_inputs(256), dev))
+    if not torch.is_tensor(x_probe) or not torch.isfinite(x_probe).all():
+        raise ValueError("The generator's output on a first batch of inputs is not a finite tensor (NaN, inf or not a tensor): "
+                         "check the generator, its weights and `sample_inputs` before unlearning.")
     forget = check_classifier_output(classifier, x_probe, forget, needs_logits=not callable(forget_cost))
     draw = (lambda n: G0(*to_device(sample_inputs(n), dev))) if target is None else batch_sampler(target, dev)
     def draw_target(n):
