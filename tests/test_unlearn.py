@@ -63,6 +63,7 @@ def test_ablation_has_no_potential():
     (dict(classifier=nn.Linear(3, 8)), "cannot take the generator's output"),
     (dict(classifier=lambda x: x.sum(1)), 'logits of shape'),
     (dict(target=torch.zeros(10, 3)), 'Target samples have shape'),
+    (dict(target=[]), 'yields no batches'),
     (dict(divergence='tv'), 'Unknown divergence'),
     (dict(forget_cost='hinge'), 'Unknown forget cost'),
     (dict(sample_inputs=None), 'Pass `sample_inputs`'),

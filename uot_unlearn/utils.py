@@ -42,7 +42,8 @@ def batch_sampler(data, device=None):
         def draw_next(n):
             try: batch = next(it[0])
             except StopIteration:
-                it[0] = iter(data); batch = next(it[0])
+                it[0] = iter(data); batch = next(it[0], None)
+                if batch is None: raise ValueError("The data iterable yields no batches: pass a non-empty DataLoader or iterable.") from None
             if isinstance(batch, (tuple, list)): batch = batch[0]  # (images, labels) -> images
             return batch.to(device)
         return draw_next
