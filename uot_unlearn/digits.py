@@ -19,7 +19,8 @@ from .meanflow import OneStepGenerator, train_meanflow
 from .classifier import train_classifier, accuracy, predict
 from .image_classifiers import ConvClassifier, PixelMLP, extract_features, noise_augment
 from .core import unlearn, classifier_guided, as_tuple
-from .baselines import retrain, finetune, gradient_ascent
+from functools import partial
+from .baselines import retrain, finetune, gradient_ascent, meanflow_native_loss
 from .metrics import class_shares, frechet_distance, forgetting_metrics, metrics_table, mean_over_seeds
 
 # %% ../nbs/14_digits.ipynb #a6dee1bb
@@ -36,6 +37,7 @@ class DigitsConfig:
     pretrain_batch: int = 128
     pretrain_lr: float = 2e-3
     ema_decay: float = 0.995
+    time_std: float = 2.0          # spread of MeanFlow's logit-normal times: 2 trains the one-step interval (0, 1) far more often than 1
     classifier_steps: int = 600
     classifier_noise: float = 0.5  # noise augmentation of the forget-cost classifier (`noise_augment`)
     n_eval: int = 2000             # fixed inputs for the metrics
@@ -58,7 +60,7 @@ class DigitsConfig:
     def pretrain_key(self) -> str:
         "A short hash of the settings that determine the pretrained models (the cache key)."
         keys = ['size', 'train_share', 'unet_preset', 'conditional', 'pretrain_steps', 'pretrain_batch',
-                'pretrain_lr', 'ema_decay', 'classifier_steps', 'classifier_noise', 'seed']
+                'pretrain_lr', 'ema_decay', 'time_std', 'classifier_steps', 'classifier_noise', 'seed']
         return hashlib.sha1(json.dumps({k: getattr(self, k) for k in keys}).encode()).hexdigest()[:12]
 
 # %% ../nbs/14_digits.ipynb #fd959d4a
@@ -73,7 +75,7 @@ def pretrain_generator(cfg:DigitsConfig, x, y, progress:bool=True):
     G = digit_generator(cfg, cfg.seed)
     G, _ = train_meanflow(G.net, x, steps=cfg.pretrain_steps, batch_size=cfg.pretrain_batch, lr=cfg.pretrain_lr,
                           ema_decay=cfg.ema_decay, labels=y if cfg.conditional else None, seed=cfg.seed,
-                          device=cfg.device, progress=progress)
+                          device=cfg.device, progress=progress, time_std=cfg.time_std)
     return G
 
 def pretrained_digits(cfg:DigitsConfig, cache_dir=None, progress:bool=True) -> dict:
@@ -148,15 +150,17 @@ def run_method(method:str, pre:dict, forget:int, cfg:DigitsConfig, progress:bool
     G0, data, fc = pre['generator'], pre['data'], pre['forget_classifier']
     seed = cfg.seed if seed is None else seed
     common = dict(steps=cfg.unlearn_steps, batch_size=cfg.unlearn_batch, seed=seed, device=cfg.device, progress=progress)
+    native = partial(meanflow_native_loss, time_std=cfg.time_std)  # the data-based baselines train with the pretraining loss
     if method == 'UOT-Unlearn': return unlearn(G0, fc, forget, lr_g=cfg.unlearn_lr, **{**common, **cfg.unlearn_kwargs})
     if method == 'UOT-Unlearn (data)':
         return unlearn(G0, fc, forget, lr_g=cfg.unlearn_lr, target=data.x_train, **{**common, **cfg.unlearn_kwargs})
     if method == 'classifier-guided': return classifier_guided(G0, fc, forget, lr_g=cfg.unlearn_lr, **common)
-    if method == 'finetune': return finetune(G0, data.x_train, data.y_train, forget, lr=cfg.unlearn_lr, **common)
-    if method == 'gradient ascent': return gradient_ascent(G0, data.x_train, data.y_train, forget, lr=cfg.unlearn_lr, **common)
+    if method == 'finetune': return finetune(G0, data.x_train, data.y_train, forget, loss=native, lr=cfg.unlearn_lr, **common)
+    if method == 'gradient ascent':
+        return gradient_ascent(G0, data.x_train, data.y_train, forget, loss=native, lr=cfg.unlearn_lr, **common)
     if method == 'retrain':
         return retrain(G0, data.x_train, data.y_train, forget, steps=cfg.pretrain_steps, batch_size=cfg.pretrain_batch,
-                       lr=cfg.pretrain_lr, ema_decay=cfg.ema_decay, seed=seed, device=cfg.device, progress=progress)
+                       lr=cfg.pretrain_lr, ema_decay=cfg.ema_decay, time_std=cfg.time_std, seed=seed, device=cfg.device, progress=progress)
     raise ValueError(f"Unknown method {method!r}: use one of {METHODS}.")
 
 def run_digits(cfg:DigitsConfig, cache_dir=None, progress:bool=True, seeds=None) -> dict:
