@@ -9,6 +9,7 @@ __all__ = ['METHODS', 'TABLE_COLUMNS', 'DigitsConfig', 'digit_generator', 'pretr
 
 # %% ../nbs/14_digits.ipynb #122e4178
 import hashlib, json, time
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
@@ -19,7 +20,6 @@ from .meanflow import OneStepGenerator, train_meanflow
 from .classifier import train_classifier, accuracy, predict
 from .image_classifiers import ConvClassifier, PixelMLP, extract_features, noise_augment
 from .core import unlearn, classifier_guided, as_tuple
-from functools import partial
 from .baselines import retrain, finetune, gradient_ascent, meanflow_native_loss
 from .metrics import class_shares, frechet_distance, forgetting_metrics, metrics_table, mean_over_seeds
 
