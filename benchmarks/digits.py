@@ -33,7 +33,8 @@ summary = mean_over_seeds([r for r in rows if r['forget'] is not None])
 print(f"\nmean ± sd over seeds {args.seeds}:\n" + format_table(summary))
 pre = rows[0]
 print(f"\nforget-cost classifier accuracy {pre['forget_classifier_accuracy']:.4f}, evaluation classifier accuracy "
-      f"{pre['eval_classifier_accuracy']:.4f}; pretrained FD {pre['fd']:.3f}, real-to-real FD {pre['fd_real']:.3f}")
+      f"{pre['eval_classifier_accuracy']:.4f}; they agree on {pre['clf_agreement_real']:.4f} of the real digits and "
+      f"{pre['clf_agreement_generated']:.4f} of the pretrained samples; pretrained FD {pre['fd']:.3f}, real-to-real FD {pre['fd_real']:.3f}")
 for f in cfg.forget:
     by = {r['method']: r for r in summary if r['forget'] == f}
     u, rt = by.get('UOT-Unlearn'), by.get('retrain')

@@ -43,6 +43,7 @@ def test_digits_benchmark_runs_seeds_with_one_retraining(tmp_path):
     m = json.loads((tmp_path / 'metrics.json').read_text())
     assert [(x['method'], x['seed']) for x in m['rows'][1:]] == [('UOT-Unlearn (data)', 0), ('UOT-Unlearn (data)', 1), ('retrain', 0)]
     assert 'forget 3: UOT-Unlearn' not in r.stdout  # the goal line needs the data-free method
+    assert 'of the pretrained samples' in r.stdout and 0 < m['rows'][0]['clf_agreement_generated'] <= 1
     assert (tmp_path / 'tradeoff_forget3.png').stat().st_size > 0
 
 
