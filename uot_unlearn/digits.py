@@ -122,7 +122,7 @@ class DigitsEvaluator:
         self.fd_real = frechet_distance(extract_features(self.eval_clf, self.data.x_held_out), self.real_features)
         self.x0 = self.samples(G0)
         self.labels0, self.labels0_forget_clf = predict(self.eval_clf, self.x0), predict(self.forget_clf, self.x0)
-        # how often the two judges agree, on real digits and on the pretrained generator's: the ceiling on cross-classifier PUL
+        # how often the two judges agree, on real digits and on the pretrained generator's: where they differ, PUL under one need not follow the other
         x_real = torch.cat([self.data.x_train, self.data.x_held_out])
         self.agreement = {'real': label_agreement(predict(self.eval_clf, x_real), predict(self.forget_clf, x_real)),
                           'generated': label_agreement(self.labels0, self.labels0_forget_clf)}
