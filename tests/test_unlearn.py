@@ -45,6 +45,15 @@ def test_tuple_inputs_and_several_forget_classes():
     assert res.config['forget'] == [0, 3]
 
 
+def test_float64_generator_gets_a_float64_potential():
+    torch.manual_seed(0)
+    clf = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 8)).double()
+    res = unlearn(plain_generator().double(), clf, 0, sample_inputs=lambda n: torch.randn(n, 2, dtype=torch.float64),
+                  steps=4, batch_size=32, seed=0, progress=False)
+    assert {p.dtype for m in (res.generator, res.potential) for p in m.parameters()} == {torch.float64}
+    assert all(math.isfinite(v) for v in res.history['loss_v'] + res.history['loss_g'])
+
+
 def test_data_based_target_and_divergences():
     target = torch.randn(100, 2) * 4
     for div in ['kl', 'chi2', 'softplus', 'linear']:

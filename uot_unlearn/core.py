@@ -67,19 +67,22 @@ class Standardize(nn.Module):
     def forward(self, x): return (x - self.mean) / self.std
 
 def potential_for(x, hidden:int=256, depth:int=3) -> nn.Module:
-    "A potential network `v(x) -> (N,)` for data shaped like the batch `x`, standardised by its statistics."
+    "A potential network `v(x) -> (N,)` for data shaped like the batch `x`: standardised by its statistics, in its precision (at least float32)."
     std = x.std().clamp(min=1e-6)
     if x.ndim == 2:
         layers, d = [], x.shape[1]
         for _ in range(depth): layers += [nn.Linear(d, hidden), nn.SiLU()]; d = hidden
-        return nn.Sequential(Standardize(x.mean(0), std), *layers, nn.Linear(d, 1), nn.Flatten(0))
-    if x.ndim == 4:
+        net = nn.Sequential(Standardize(x.mean(0), std), *layers, nn.Linear(d, 1), nn.Flatten(0))
+    elif x.ndim == 4:
         c, ch, layers = x.shape[1], hidden // 4, []
         for i in range(depth):
             layers += [nn.Conv2d(c, ch, 3, stride=2, padding=1), nn.SiLU()]; c = ch; ch = min(2 * ch, hidden)
-        return nn.Sequential(Standardize(x.mean(), std), *layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                             nn.Linear(c, 1), nn.Flatten(0))
-    raise ValueError(f"No default potential for data of shape {tuple(x.shape[1:])}: pass `potential=` your own nn.Module x -> (N,).")
+        net = nn.Sequential(Standardize(x.mean(), std), *layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                            nn.Linear(c, 1), nn.Flatten(0))
+    else:
+        raise ValueError(f"No default potential for data of shape {tuple(x.shape[1:])}: pass `potential=` your own nn.Module x -> (N,).")
+    # float64 data gets a float64 potential; half-precision data is promoted to float32 by the standardisation
+    return net.to(torch.promote_types(x.dtype, torch.float32))
 
 # %% ../nbs/06_core.ipynb #6664dc33
 def as_tuple(inputs) -> tuple:
