@@ -87,6 +87,11 @@ def test_bad_input_is_refused_clearly(kw, match):
         unlearn(plain_generator(), args.pop('classifier'), args.pop('forget'), steps=2, progress=False, **args)
 
 
+def test_inputs_that_are_not_tensors_are_refused_clearly():
+    with pytest.raises(TypeError, match=r"tensor or a tuple of tensors.*\['dict'\]"):
+        unlearn(plain_generator(), BAYES, 0, sample_inputs=lambda n: {'z': torch.randn(n, 2)}, steps=2, progress=False)
+
+
 def test_a_generator_that_outputs_nan_is_refused_before_training():
     class Broken(nn.Module):
         def __init__(self): super().__init__(); self.lin = nn.Linear(2, 2)

@@ -86,8 +86,12 @@ def potential_for(x, hidden:int=256, depth:int=3) -> nn.Module:
 
 # %% ../nbs/06_core.ipynb #6664dc33
 def as_tuple(inputs) -> tuple:
-    "Generator inputs as a tuple, to call `generator(*inputs)`."
-    return tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    "Generator inputs as a tuple of tensors, to call `generator(*inputs)`."
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    bad = [type(t).__name__ for t in inputs if not torch.is_tensor(t)]
+    if bad: raise TypeError(f"`sample_inputs(n)` must return a tensor or a tuple of tensors, passed as generator(*inputs); got {bad}. "
+                            "For a generator with keyword inputs, wrap it in a module whose forward takes them in order.")
+    return inputs
 
 def to_device(inputs, device):
     "Move a tensor or a tuple of tensors to `device`."
