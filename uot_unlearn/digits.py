@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['METHODS', 'TABLE_COLUMNS', 'DigitsConfig', 'digit_generator', 'pretrain_generator', 'pretrained_digits',
-           'label_agreement', 'DigitsEvaluator', 'run_method', 'run_digits', 'format_table', 'plot_tradeoff',
-           'plot_forgotten_inputs', 'plot_samples', 'save_figures']
+           'DigitsEvaluator', 'run_method', 'run_digits', 'format_table', 'plot_tradeoff', 'plot_forgotten_inputs',
+           'plot_samples', 'save_figures']
 
 # %% ../nbs/14_digits.ipynb #122e4178
 import hashlib, json, time
@@ -105,10 +105,6 @@ def pretrained_digits(cfg:DigitsConfig, cache_dir=None, progress:bool=True) -> d
                 accuracy=acc, pretrain_time=pretrain_time)
 
 # %% ../nbs/14_digits.ipynb #8ac7c3f6
-def label_agreement(a, b) -> float:
-    "Share of positions where the label tensors `a` and `b` agree."
-    return (a == b).float().mean().item()
-
 class DigitsEvaluator:
     "Scores generators on fixed inputs with the evaluation classifier (and, for PUL, the forget-cost one)."
     def __init__(self, pre:dict, cfg:DigitsConfig):
@@ -122,10 +118,10 @@ class DigitsEvaluator:
         self.fd_real = frechet_distance(extract_features(self.eval_clf, self.data.x_held_out), self.real_features)
         self.x0 = self.samples(G0)
         self.labels0, self.labels0_forget_clf = predict(self.eval_clf, self.x0), predict(self.forget_clf, self.x0)
-        # how often the two judges agree, on real digits and on the pretrained generator's: where they differ, PUL under one need not follow the other
+        # how often the judges agree (one's accuracy against the other's labels): where they differ, PUL under one need not follow the other
         x_real = torch.cat([self.data.x_train, self.data.x_held_out])
-        self.agreement = {'real': label_agreement(predict(self.eval_clf, x_real), predict(self.forget_clf, x_real)),
-                          'generated': label_agreement(self.labels0, self.labels0_forget_clf)}
+        self.agreement = {'real': accuracy(self.forget_clf, x_real, predict(self.eval_clf, x_real)),
+                          'generated': accuracy(self.forget_clf, self.x0, self.labels0)}
 
     @torch.no_grad()
     def samples(self, G, batch_size:int=500):
