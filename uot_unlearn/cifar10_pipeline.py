@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from .utils import set_seed, atomic_save, atomic_write_text, default_device, save_figure
 from .unet import unet
-from .meanflow import OneStepGenerator, train_meanflow
+from .meanflow import OneStepGenerator, train_meanflow, meanflow_settings
 from .classifier import train_classifier, accuracy, predict
 from .image_classifiers import ResNet18, VGGClassifier, noise_augment
 from .cifar10 import CIFAR10_CLASSES, cifar10_images, random_hflip, random_crop
@@ -38,7 +38,7 @@ class CifarConfig:
     pretrain_batch: int = 128            # per process
     pretrain_lr: float = 2e-4
     ema_decay: float = 0.9999
-    meanflow: dict = field(default_factory=dict)    # MeanFlow loss settings (p_equal, adaptive_p, time_mean, ...)
+    meanflow: dict = field(default_factory=dict)    # MeanFlow loss settings over the paper's (p_equal, adaptive_p, time_std, ...)
     precision: str = 'tf32'              # 'fp32', 'tf32' or 'bf16' (training stages)
     compile: bool = False                # torch.compile the U-Net
     checkpoint_every: int = 2000
@@ -64,6 +64,8 @@ class CifarConfig:
                              classifier_steps=4, classifier_batch=16, classifier_width=8, precision='fp32',
                              unlearn=dict(steps=4, batch_size=16), n_eval=64, eval_batch=32,
                              stand_in_features=True), **kw})
+
+    def __post_init__(self): self.meanflow = meanflow_settings(self.meanflow)  # unknown names fail before any stage runs
 
     @property
     def tag(self) -> str:

@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'set_seed', 'default_device', 'batch_sampler', 'ema_update', 'atomic_save', 'atomic_write_text',
-           'save_figure', 'rng_state', 'set_rng_state', 'load_checkpoint', 'process_rng_states', 'training_state',
-           'restore_state', 'training_precision']
+           'save_figure', 'rng_state', 'set_rng_state', 'settings_key', 'load_checkpoint', 'process_rng_states',
+           'training_state', 'restore_state', 'training_precision']
 
 # %% ../nbs/02_utils.ipynb #ff8865f8
-import contextlib, os, random, tempfile
+import contextlib, hashlib, json, os, random, tempfile
 from pathlib import Path
 import numpy as np
 import torch
@@ -95,6 +95,11 @@ def set_rng_state(state:dict):
     "Restore the random states saved by `rng_state`."
     random.setstate(state['python']); np.random.set_state(state['numpy']); torch.set_rng_state(state['torch'])
     if 'cuda' in state and torch.cuda.is_available(): torch.cuda.set_rng_state_all(state['cuda'])
+
+# %% ../nbs/02_utils.ipynb #6f0b7a9c
+def settings_key(settings:dict) -> str:
+    "A short hash of JSON-serialisable `settings`, in their order: the name of a cache entry."
+    return hashlib.sha1(json.dumps(settings).encode()).hexdigest()[:12]
 
 # %% ../nbs/02_utils.ipynb #968b61e6
 def load_checkpoint(path, config:dict):
