@@ -36,6 +36,17 @@ def test_plain_generator_is_copied_not_modified():
     assert len(res.history['loss_g']) == 10 and all(math.isfinite(v) for v in res.history['loss_v'])
 
 
+def test_frozen_parameters_stay_frozen_and_a_frozen_generator_is_trained_whole():
+    G = plain_generator(); G[2].requires_grad_(False)
+    for fn in (unlearn, classifier_guided):  # the ablation shares the setup
+        out = fn(G, BAYES, 0, sample_inputs=inputs, steps=5, batch_size=32, seed=0, progress=False, ema=0.9).generator
+        assert torch.equal(out[2].weight, G[2].weight) and torch.equal(out[2].bias, G[2].bias)
+        assert not torch.equal(out[0].weight, G[0].weight)
+    frozen = plain_generator().requires_grad_(False)
+    out = run(frozen, steps=5).generator
+    assert not torch.equal(out[0].weight, frozen[0].weight) and not torch.equal(out[2].weight, frozen[2].weight)
+
+
 def test_tuple_inputs_and_several_forget_classes():
     class Conditional(nn.Module):
         def __init__(self): super().__init__(); self.lin, self.emb = nn.Linear(2, 2), nn.Embedding(8, 2)

@@ -173,7 +173,7 @@ def _check_finite(step, losses:dict, history:dict):
 def fit_unlearning(G, G0, potential, cost_fn, conjugates, sample_inputs, draw_target, cfg:dict, forget:list,
                    classifier, device, progress=True, checkpoint=None, checkpoint_every=500, spread:float=1.0):
     "Alternate potential and generator steps; returns `(generator, history)` (the EMA if `cfg['ema']`)."
-    opt_g = torch.optim.Adam(G.parameters(), lr=cfg['lr_g'], betas=(0.5, 0.9))
+    opt_g = torch.optim.Adam([p for p in G.parameters() if p.requires_grad], lr=cfg['lr_g'], betas=(0.5, 0.9))
     opt_v = torch.optim.Adam(potential.parameters(), lr=cfg['lr_v'], betas=(0.5, 0.9)) if potential is not None else None
     ema = copy.deepcopy(G).requires_grad_(False) if cfg['ema'] else None
     psi1, psi2 = conjugates
@@ -223,7 +223,9 @@ def _setup(generator, classifier, forget, sample_inputs, target, forget_cost, de
                              "passed as generator(*inputs)); this generator has no `sample_inputs` method.")
         sample_inputs = generator.sample_inputs
     G0 = copy.deepcopy(generator).to(dev).eval().requires_grad_(False)
-    G = copy.deepcopy(generator).to(dev).train().requires_grad_(True)
+    G = copy.deepcopy(generator).to(dev).train()
+    # parts the user froze stay frozen (e.g. to unlearn with a few layers of a large model); a wholly frozen generator is trained whole
+    if not any(p.requires_grad for p in G.parameters()): G.requires_grad_(True)
     broadcast_parameters(G0); broadcast_parameters(G)  # under torchrun every rank starts from rank 0's generator
     if isinstance(classifier, nn.Module): classifier = copy.deepcopy(classifier).to(dev).eval().requires_grad_(False)
     with torch.no_grad(): x_probe = G0(*to_device(sample_inputs(256), dev))
