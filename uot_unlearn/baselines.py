@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from .utils import set_seed, default_device
 from .meanflow import meanflow_loss, train_meanflow, OneStepGenerator
 from .images import retained_data, as_class_list, check_same_size
-from .core import UnlearnResult, DEFAULTS, NonFiniteLoss, classifier_guided, to_device
+from .core import UnlearnResult, DEFAULTS, NonFiniteLoss, classifier_guided, to_device, trainable_copy, trainable
 
 # %% ../nbs/13_baselines.ipynb #967b70ac
 def meanflow_native_loss(generator, x, y=None, **loss_kwargs):
@@ -44,7 +44,7 @@ def _check_data(generator, sample_inputs, x, y, forget):
 
 def _fit(G, batch_loss, steps:int, lr:float, device, progress:bool, desc:str) -> dict:
     "Adam on `batch_loss(G)` for `steps` steps; the loss history."
-    opt = torch.optim.Adam(G.parameters(), lr=lr)
+    opt = torch.optim.Adam(trainable(G), lr=lr)
     history = {'loss': []}
     for step in tqdm(range(steps), disable=not progress, desc=desc):
         loss = batch_loss(G)
@@ -83,7 +83,7 @@ def finetune(generator:nn.Module, x, y, forget, *, loss=meanflow_native_loss, sa
     dev = default_device(device)
     forget, (xr, yr) = _check_data(generator, sample_inputs, x, y, forget)
     set_seed(seed)
-    G = copy.deepcopy(generator).to(dev).train().requires_grad_(True)
+    G = trainable_copy(generator, dev)
     history = _fit(G, lambda G: loss(G, *_draw(xr, yr, batch_size, dev)), steps, lr, dev, progress, 'finetune')
     cfg = dict(method='finetune', forget=forget, steps=steps, batch_size=batch_size, lr=lr, seed=seed)
     return UnlearnResult(G.eval(), None, history, cfg)
@@ -98,7 +98,7 @@ def gradient_ascent(generator:nn.Module, x, y, forget, *, loss=meanflow_native_l
     is_forget = torch.isin(y, torch.tensor(forget))
     xf, yf = x[is_forget], y[is_forget]
     set_seed(seed)
-    G = copy.deepcopy(generator).to(dev).train().requires_grad_(True)
+    G = trainable_copy(generator, dev)
     n_f = max(1, round(batch_size * len(xf) / len(x)))  # the forget class's share of a batch of all data
     def batch_loss(G):
         return loss(G, *_draw(xr, yr, batch_size - n_f, dev)) - ascent_weight * loss(G, *_draw(xf, yf, n_f, dev))

@@ -6,7 +6,8 @@
 __all__ = ['FORGET_COSTS', 'DEFAULTS', 'forget_probability', 'forget_nll', 'check_forget', 'make_forget_cost', 'transport_cost',
            'Standardize', 'potential_for', 'as_tuple', 'to_device', 'looks_like_probabilities',
            'check_classifier_output', 'check_forget_cost', 'check_target', 'potential_loss', 'UnlearnResult',
-           'NonFiniteLoss', 'fit_unlearning', 'unlearn', 'classifier_guided', 'supported_kwargs']
+           'NonFiniteLoss', 'fit_unlearning', 'trainable_copy', 'trainable', 'unlearn', 'classifier_guided',
+           'supported_kwargs']
 
 # %% ../nbs/06_core.ipynb #03e70135
 import copy, inspect, math
@@ -173,7 +174,7 @@ def _check_finite(step, losses:dict, history:dict):
 def fit_unlearning(G, G0, potential, cost_fn, conjugates, sample_inputs, draw_target, cfg:dict, forget:list,
                    classifier, device, progress=True, checkpoint=None, checkpoint_every=500, spread:float=1.0):
     "Alternate potential and generator steps; returns `(generator, history)` (the EMA if `cfg['ema']`)."
-    opt_g = torch.optim.Adam([p for p in G.parameters() if p.requires_grad], lr=cfg['lr_g'], betas=(0.5, 0.9))
+    opt_g = torch.optim.Adam(trainable(G), lr=cfg['lr_g'], betas=(0.5, 0.9))
     opt_v = torch.optim.Adam(potential.parameters(), lr=cfg['lr_v'], betas=(0.5, 0.9)) if potential is not None else None
     ema = copy.deepcopy(G).requires_grad_(False) if cfg['ema'] else None
     psi1, psi2 = conjugates
@@ -212,6 +213,16 @@ def fit_unlearning(G, G0, potential, cost_fn, conjugates, sample_inputs, draw_ta
     return (ema if ema is not None else G).eval(), history
 
 # %% ../nbs/06_core.ipynb #786cda80
+def trainable_copy(generator:nn.Module, device) -> nn.Module:
+    "A copy of `generator` in train mode; parts the user froze stay frozen, a generator frozen whole is trained whole."
+    G = copy.deepcopy(generator).to(device).train()
+    if not any(p.requires_grad for p in G.parameters()): G.requires_grad_(True)  # frozen after loading, as generators often are
+    return G
+
+def trainable(G:nn.Module) -> list:
+    "The parameters of `G` an optimiser should update."
+    return [p for p in G.parameters() if p.requires_grad]
+
 def _setup(generator, classifier, forget, sample_inputs, target, forget_cost, device, seed):
     "Copies, checks and samplers shared by `unlearn` and its ablation."
     if not isinstance(generator, nn.Module): raise TypeError("`generator` must be an nn.Module.")
@@ -223,9 +234,7 @@ def _setup(generator, classifier, forget, sample_inputs, target, forget_cost, de
                              "passed as generator(*inputs)); this generator has no `sample_inputs` method.")
         sample_inputs = generator.sample_inputs
     G0 = copy.deepcopy(generator).to(dev).eval().requires_grad_(False)
-    G = copy.deepcopy(generator).to(dev).train()
-    # parts the user froze stay frozen (e.g. to unlearn with a few layers of a large model); a wholly frozen generator is trained whole
-    if not any(p.requires_grad for p in G.parameters()): G.requires_grad_(True)
+    G = trainable_copy(generator, dev)
     broadcast_parameters(G0); broadcast_parameters(G)  # under torchrun every rank starts from rank 0's generator
     if isinstance(classifier, nn.Module): classifier = copy.deepcopy(classifier).to(dev).eval().requires_grad_(False)
     with torch.no_grad(): x_probe = G0(*to_device(sample_inputs(256), dev))
