@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 import matplotlib; matplotlib.use('Agg')
 from uot_unlearn.digits import DigitsConfig, run_digits, format_table, save_figures
+from uot_unlearn.meanflow import check_setting_names
 from uot_unlearn.metrics import mean_over_seeds
 
 p = argparse.ArgumentParser()
@@ -24,7 +25,9 @@ p.add_argument('--small', action='store_true', help='the tiny configuration of t
 args = p.parse_args()
 
 make = DigitsConfig.small if args.small else DigitsConfig
-cfg = make(forget=tuple(args.forget), device=args.device, **json.loads(args.config))
+changes = json.loads(args.config)
+check_setting_names(DigitsConfig, changes)  # a clear message, not a TypeError from the dataclass
+cfg = make(forget=tuple(args.forget), device=args.device, **changes)
 t0 = time.perf_counter()
 res = run_digits(cfg, cache_dir=args.cache_dir, progress=False, seeds=args.seeds)
 rows = res['rows']

@@ -47,6 +47,12 @@ def test_digits_benchmark_runs_seeds_with_one_retraining(tmp_path):
     assert (tmp_path / 'tradeoff_forget3.png').stat().st_size > 0
 
 
+def test_digits_benchmark_points_a_misplaced_meanflow_setting_to_its_dict(tmp_path):
+    r = run('digits.py', '--out', str(tmp_path), '--config', '{"time_std": 1.0}')
+    assert r.returncode != 0 and 'go in "meanflow"' in r.stderr, r.stderr[-2000:]
+    assert not (tmp_path / 'metrics.json').exists()  # refused before any work
+
+
 def test_meanflow_step_benchmark_compares_equal_gradients(tmp_path):
     out = tmp_path / 'step.json'
     r = subprocess.run([sys.executable, str(ROOT / 'benchmarks' / 'meanflow_step.py'), '--nets', 'toy', '--batch', '64',

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from .utils import set_seed, atomic_save, atomic_write_text, default_device, save_figure
 from .unet import unet
-from .meanflow import OneStepGenerator, train_meanflow, meanflow_settings
+from .meanflow import OneStepGenerator, train_meanflow, meanflow_settings, check_setting_names
 from .classifier import train_classifier, accuracy, predict
 from .image_classifiers import ResNet18, VGGClassifier, noise_augment
 from .cifar10 import CIFAR10_CLASSES, cifar10_images, random_hflip, random_crop
@@ -88,9 +88,7 @@ def _check_config(cfg:CifarConfig):
 def run_config(run, changes:dict|None=None, base:CifarConfig|None=None) -> CifarConfig:
     "The run folder's configuration (or `base`, or the defaults) with `changes` applied; saved to `run/config.json`."
     run, changes = Path(run), dict(changes or {})
-    names = {f.name for f in dataclasses.fields(CifarConfig)}
-    unknown = sorted(set(changes) - names)
-    if unknown: raise ValueError(f"Unknown setting(s) {unknown}: the configuration has {sorted(names)}.")
+    check_setting_names(CifarConfig, changes)
     path = run / 'config.json'
     saved = json.loads(path.read_text()) if path.exists() else dataclasses.asdict(base or CifarConfig())
     cfg = CifarConfig(**{**saved, **changes})

@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['LOSS_SETTINGS', 'time_features', 'MeanFlowMLP', 'sample_intervals', 'meanflow_target', 'meanflow_loss',
-           'meanflow_settings', 'OneStepGenerator', 'train_meanflow']
+           'meanflow_settings', 'check_setting_names', 'OneStepGenerator', 'train_meanflow']
 
 # %% ../nbs/03_meanflow.ipynb #12e279d1
-import copy, math, time
+import copy, dataclasses, math, time
 import torch
 from torch import nn
 from tqdm.auto import tqdm
@@ -78,6 +78,16 @@ def meanflow_settings(changes:dict|None=None, defaults:dict|None=None) -> dict:
     unknown = sorted(set(merged) - set(LOSS_SETTINGS))
     if unknown: raise ValueError(f"Unknown MeanFlow setting(s) {unknown}: use some of {list(LOSS_SETTINGS)} (arguments of `meanflow_loss`).")
     return merged
+
+# %% ../nbs/03_meanflow.ipynb #8e3b5d21
+def check_setting_names(config_class, changes:dict):
+    "Refuse names in `changes` that `config_class` (a dataclass) does not have, saying where a MeanFlow setting goes."
+    names = {f.name for f in dataclasses.fields(config_class)}
+    unknown = sorted(set(changes) - names)
+    if not unknown: return
+    misplaced = [u for u in unknown if u in LOSS_SETTINGS and 'meanflow' in names]
+    hint = f' MeanFlow loss settings go in "meanflow", e.g. {{"meanflow": {{"{misplaced[0]}": ...}}}}.' if misplaced else ''
+    raise ValueError(f"Unknown setting(s) {unknown} of {config_class.__name__}: it has {sorted(names)}.{hint}")
 
 # %% ../nbs/03_meanflow.ipynb #8e54d9eb
 class OneStepGenerator(nn.Module):
