@@ -18,9 +18,18 @@ def test_toy_small_writes_table_metrics_and_figures_and_reuses_cache(tmp_path):
     cached = list(cache.glob('toy-*.pt'))
     assert len(cached) == 1
     stamp = cached[0].stat().st_mtime_ns
-    r2 = cli('toy', '--small', '--quiet', '--forget', '2', '--out', str(out), '--cache-dir', str(cache), '--steps', '5')
+    # a second run, forgetting classes 0 and 1 together, reuses the cached models
+    r2 = cli('toy', '--small', '--quiet', '--forget', '0,1', '--out', str(out), '--cache-dir', str(cache), '--steps', '5')
     assert r2.returncode == 0, r2.stderr
     assert cached[0].stat().st_mtime_ns == stamp        # the cached models were reused, not retrained
+    rows = json.loads((out / 'metrics.json').read_text())['rows']
+    assert {tuple(r['forget']) for r in rows[1:]} == {(0, 1)}
+    assert (out / 'before_after_forget0+1.png').stat().st_size > 0
+
+
+def test_a_group_naming_every_class_is_refused(tmp_path):
+    r = cli('toy', '--small', '--forget', '0,1,2,3,4,5,6,7', '--out', str(tmp_path))
+    assert r.returncode == 2 and 'cannot forget all 8 classes' in r.stderr
 
 
 def test_unknown_forget_class_is_a_clear_error(tmp_path):

@@ -10,9 +10,9 @@ import copy, math
 import torch
 from torch import nn
 from tqdm.auto import tqdm
-from .utils import set_seed, default_device
+from .utils import set_seed, default_device, as_class_list
 from .meanflow import meanflow_loss, train_meanflow, OneStepGenerator
-from .images import retained_data, as_class_list, check_same_size
+from .images import retained_data, check_same_size
 from .core import UnlearnResult, DEFAULTS, NonFiniteLoss, classifier_guided, to_device, trainable_copy, trainable
 
 # %% ../nbs/13_baselines.ipynb #967b70ac

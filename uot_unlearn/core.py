@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 from tqdm.auto import tqdm
-from .utils import (default_device, batch_sampler, ema_update, atomic_save,
+from .utils import (default_device, batch_sampler, ema_update, atomic_save, as_class_list,
                                load_checkpoint, training_state, restore_state)
 from .divergences import conjugate
 from .distributed import broadcast_parameters, all_reduce_gradients, mean_over_processes, is_main, seed_process
@@ -37,7 +37,7 @@ FORGET_COSTS = {'nll': forget_nll, 'prob': forget_probability}
 # %% ../nbs/06_core.ipynb #8dca5eb3
 def check_forget(forget, n_classes:int) -> list:
     "`forget` (an int or a list) as a sorted list of valid class indices."
-    idx = [forget] if isinstance(forget, int) else list(forget)
+    idx = as_class_list(forget)
     if not idx: raise ValueError("`forget` is empty: name at least one class to forget.")
     bad = [i for i in idx if not isinstance(i, int) or not 0 <= i < n_classes]
     if bad: raise ValueError(f"Forget class(es) {bad} are not classes of the classifier, which has {n_classes} classes (0..{n_classes - 1}).")

@@ -13,7 +13,7 @@ from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
-from .utils import atomic_save, set_seed, save_figure, settings_key
+from .utils import atomic_save, set_seed, save_figure, settings_key, as_class_list, class_group_name, forget_runs
 from .images import digits, plot_image_grid
 from .unet import unet
 from .meanflow import OneStepGenerator, train_meanflow, meanflow_settings
@@ -44,7 +44,7 @@ class DigitsConfig:
     classifier_steps: int = 600
     classifier_noise: float = 0.5  # noise augmentation of the forget-cost classifier (`noise_augment`)
     n_eval: int = 2000             # fixed inputs for the metrics
-    forget: tuple = (0, 3, 8)
+    forget: tuple = (0, 3, 8)      # one run per entry: a digit, or a tuple of digits forgotten together
     methods: tuple = METHODS
     unlearn_steps: int = 120       # the budget every unlearning method gets (135 reached 10.5 % of retraining)
     unlearn_batch: int = 64
@@ -60,7 +60,9 @@ class DigitsConfig:
         return cls(**{**dict(pretrain_steps=150, pretrain_batch=32, classifier_steps=150, n_eval=300,
                              forget=(3,), unlearn_steps=15, unlearn_batch=64), **kw})
 
-    def __post_init__(self): self.meanflow = meanflow_settings(self.meanflow, DIGITS_MEANFLOW)
+    def __post_init__(self):
+        self.meanflow = meanflow_settings(self.meanflow, DIGITS_MEANFLOW)
+        self.forget = forget_runs(self.forget)
 
     def pretrain_key(self) -> str:
         "A short hash of the settings that determine the pretrained models (the cache key)."
@@ -155,8 +157,8 @@ class DigitsEvaluator:
         return row
 
 # %% ../nbs/14_digits.ipynb #943a361a
-def run_method(method:str, pre:dict, forget:int, cfg:DigitsConfig, progress:bool=True, seed:int|None=None):
-    "Unlearn `forget` from the pretrained generator with `method` (seed: `cfg.seed` unless given); returns an `UnlearnResult`."
+def run_method(method:str, pre:dict, forget, cfg:DigitsConfig, progress:bool=True, seed:int|None=None):
+    "Unlearn `forget` (a digit or a list) from the pretrained generator with `method` (seed: `cfg.seed` unless given); returns an `UnlearnResult`."
     G0, data, fc = pre['generator'], pre['data'], pre['forget_classifier']
     seed = cfg.seed if seed is None else seed
     common = dict(steps=cfg.unlearn_steps, batch_size=cfg.unlearn_batch, seed=seed, device=cfg.device, progress=progress)
@@ -188,8 +190,8 @@ def run_digits(cfg:DigitsConfig, cache_dir=None, progress:bool=True, seeds=None)
         for m in cfg.methods:
             for seed in seeds[:1] if m == 'retrain' else seeds:  # retraining is the reference: once
                 t0 = time.perf_counter()
-                res = run_method(m, pre, f, cfg, progress, seed)
-                row = {'method': m, 'forget': f, 'seed': seed, 'time_s': time.perf_counter() - t0, **ev(res.generator.cpu(), [f])}
+                res = run_method(m, pre, as_class_list(f), cfg, progress, seed)
+                row = {'method': m, 'forget': f, 'seed': seed, 'time_s': time.perf_counter() - t0, **ev(res.generator.cpu(), as_class_list(f))}
                 rows.append(row)
                 if seed == seeds[0]: models[(m, f)] = res  # the figures show the first seed
         t_retrain = next((r['time_s'] for r in rows if r['method'] == 'retrain' and r['forget'] == f), None)
@@ -204,7 +206,7 @@ def format_table(rows, columns=TABLE_COLUMNS) -> str:
     "The digits metric rows as a plain-text table (`fd` is u-FD for the unlearned rows)."
     return metrics_table(rows, columns)
 
-def plot_tradeoff(rows, forget:int):
+def plot_tradeoff(rows, forget):
     "PUL against u-FD for every method on one forget class (± sd when the rows are means over seeds), labelled with time vs retraining."
     import matplotlib.pyplot as plt
     from matplotlib.ticker import NullFormatter
@@ -216,32 +218,32 @@ def plot_tradeoff(rows, forget:int):
     ax.set_xscale('log')  # a method that destroys the images sits orders of magnitude to the right
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel('u-FD (lower is better, log scale)'); ax.set_ylabel('PUL, evaluation classifier (%)')
-    ax.set_title(f'forget digit {forget} (in brackets: wall time / retraining)', fontsize=9)
+    ax.set_title(f'forget digit {class_group_name(forget)} (in brackets: wall time / retraining)', fontsize=9)
     fig.tight_layout()
     return fig
 
-def plot_forgotten_inputs(result:dict, forget:int, n:int=12):
+def plot_forgotten_inputs(result:dict, forget, n:int=12):
     "What each method draws for the inputs whose pretrained sample was the forgotten digit."
     import matplotlib.pyplot as plt
     ev = result['evaluator']
-    idx = (ev.labels0 == forget).nonzero().flatten()[:n]
+    idx = torch.isin(ev.labels0, torch.tensor(as_class_list(forget))).nonzero().flatten()[:n]
     methods = [m for m in result['config'].methods if (m, forget) in result['models']]
     rows = [ev.x0[idx]] + [ev.samples(result['models'][(m, forget)].generator)[idx] for m in methods]
     fig, axs = plt.subplots(len(rows), 1, figsize=(n * 0.45, len(rows) * 0.65))
     for ax, x, name in zip(axs, rows, ['pretrained', *methods]):
         plot_image_grid(x, nrow=n, ax=ax); ax.set_title(name, fontsize=8, loc='left')
-    fig.suptitle(f'inputs that drew a {forget}', fontsize=9)
+    fig.suptitle(f"inputs that drew a {' or '.join(map(str, as_class_list(forget)))}", fontsize=9)
     fig.tight_layout()
     return fig
 
-def plot_samples(result:dict, forget:int, method:str='UOT-Unlearn', n:int=32):
+def plot_samples(result:dict, forget, method:str='UOT-Unlearn', n:int=32):
     "The same `n` inputs through the pretrained and the unlearned generator."
     import matplotlib.pyplot as plt
     ev = result['evaluator']
     fig, axs = plt.subplots(1, 2, figsize=(8, 2.6))
     plot_image_grid(ev.x0[:n], nrow=8, ax=axs[0], title='pretrained')
     plot_image_grid(ev.samples(result['models'][(method, forget)].generator)[:n], nrow=8, ax=axs[1],
-                    title=f'{method}, forget {forget}')
+                    title=f'{method}, forget {class_group_name(forget)}')
     fig.tight_layout()
     return fig
 
@@ -253,5 +255,5 @@ def save_figures(result:dict, out) -> list:
         figs = [('tradeoff', plot_tradeoff(summary, f)), ('forgotten_inputs', plot_forgotten_inputs(result, f))]
         if ('UOT-Unlearn', f) in result['models']: figs.append(('samples', plot_samples(result, f)))
         for name, fig in figs:
-            paths.append(save_figure(fig, Path(out) / f'{name}_forget{f}.png'))
+            paths.append(save_figure(fig, Path(out) / f'{name}_forget{class_group_name(f)}.png'))
     return paths

@@ -10,11 +10,12 @@ __all__ = ['count_forget', 'percentage_unlearning', 'class_shares', 'ideal_share
 # %% ../nbs/07_metrics.ipynb #b92caab8
 import numpy as np
 import torch
+from .utils import as_class_list
 
 # %% ../nbs/07_metrics.ipynb #94ebb719
 def count_forget(labels, forget) -> int:
     "Number of labels that are one of the `forget` classes."
-    forget = torch.as_tensor([forget] if isinstance(forget, int) else list(forget))
+    forget = torch.as_tensor(as_class_list(forget))
     return int(torch.isin(torch.as_tensor(labels), forget).sum())
 
 def percentage_unlearning(labels_before, labels_after, forget) -> float:
@@ -32,7 +33,7 @@ def class_shares(labels, n_classes:int):
 def ideal_shares(shares, forget):
     "The `shares` with the `forget` classes set to zero and the others renormalised."
     s = torch.as_tensor(shares, dtype=torch.float64).clone()
-    s[torch.as_tensor([forget] if isinstance(forget, int) else list(forget))] = 0
+    s[torch.as_tensor(as_class_list(forget))] = 0
     if s.sum() <= 0: raise ValueError("Nothing is left once the forget classes are removed.")
     return s / s.sum()
 
@@ -44,7 +45,7 @@ def total_variation(p, q) -> float:
 def retain_stability(labels_before, labels_after, forget) -> float:
     "Among inputs whose pretrained class is retained, the share whose class is unchanged."
     before, after = torch.as_tensor(labels_before), torch.as_tensor(labels_after)
-    kept = ~torch.isin(before, torch.as_tensor([forget] if isinstance(forget, int) else list(forget)))
+    kept = ~torch.isin(before, torch.as_tensor(as_class_list(forget)))
     if not kept.any(): raise ValueError("No input produced a retained class before unlearning.")
     return float((after[kept] == before[kept]).double().mean())
 

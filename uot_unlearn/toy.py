@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from scipy.optimize import linprog
-from .utils import atomic_save, set_seed, save_figure, settings_key
+from .utils import atomic_save, set_seed, save_figure, settings_key, as_class_list, class_group_name, forget_runs
 from .toy_data import GaussianMixture, ring_mixture, sample_mixture, mixture_log_prob, BayesClassifier
 from .meanflow import MeanFlowMLP, OneStepGenerator, train_meanflow, meanflow_settings
 from .classifier import MLPClassifier, train_classifier, accuracy, predict
@@ -47,7 +47,7 @@ class ToyConfig:
     pot_n: int = 1_500            # points of the discrete reference
     pot_reg: float = 0.01
     pot_rho: float = 1.0
-    forget: tuple = (0,)
+    forget: tuple = (0,)          # one run per entry: a class, or a tuple of classes forgotten together
     unlearn_kwargs: dict = field(default_factory=dict)  # passed to `unlearn` and the ablation
     seed: int = 0
 
@@ -57,7 +57,9 @@ class ToyConfig:
         return cls(**{**dict(hidden=64, pretrain_steps=800, pretrain_batch=256, classifier_steps=300, n_eval=2000, n_w2=500,
                              pot_n=300, unlearn_kwargs=dict(steps=60, batch_size=128)), **kw})
 
-    def __post_init__(self): self.meanflow = meanflow_settings(self.meanflow, TOY_MEANFLOW)
+    def __post_init__(self):
+        self.meanflow = meanflow_settings(self.meanflow, TOY_MEANFLOW)
+        self.forget = forget_runs(self.forget)
 
     def pretrain_key(self) -> str:
         "A short hash of the settings that determine the pretrained models (the cache key)."
@@ -191,13 +193,14 @@ def run_toy(cfg:ToyConfig, cache_dir=None, progress:bool=True, seeds=None, mix:G
              'clf_accuracy': accuracy(clf, x, y)}]
     models = {}
     for f in cfg.forget:
-        ref = pot_reference(G0, clf, [f], cfg, mix, **unlearn_weights(cfg), seed=cfg.seed + 11)
+        classes = as_class_list(f)
+        ref = pot_reference(G0, clf, classes, cfg, mix, **unlearn_weights(cfg), seed=cfg.seed + 11)
         rows.append({'method': 'POT reference', 'forget': f, 'shares': ref['shares']})
         for seed in seeds:
             for name, fn in [('UOT-Unlearn', unlearn), ('classifier-guided', classifier_guided)]:
                 t0 = time.perf_counter()
-                res = fn(G0, clf, f, seed=seed, device='cpu', progress=progress, **supported_kwargs(fn, cfg.unlearn_kwargs))
-                row = {'method': name, 'forget': f, 'seed': seed, 'time_s': time.perf_counter() - t0, **ev(res.generator, [f])}
+                res = fn(G0, clf, classes, seed=seed, device='cpu', progress=progress, **supported_kwargs(fn, cfg.unlearn_kwargs))
+                row = {'method': name, 'forget': f, 'seed': seed, 'time_s': time.perf_counter() - t0, **ev(res.generator, classes)}
                 row['pot_share_gap'] = max(abs(a - b) for a, b in zip(row['shares'], ref['shares']))
                 rows.append(row)
                 if seed == seeds[0]: models[(name, f)] = res  # the figures show the first seed
@@ -209,7 +212,7 @@ def format_table(rows) -> str:
     return metrics_table(rows, ['method', 'forget', 'pul', 'tv_ideal', 'in_support', 'w2', 'retain_stability', 'pot_share_gap', 'time_s'])
 
 # %% ../nbs/08_toy.ipynb #27db02da
-def plot_before_after(result:dict, forget:int, method:str='UOT-Unlearn', n:int=3000):
+def plot_before_after(result:dict, forget, method:str='UOT-Unlearn', n:int=3000):
     "Samples of the pretrained and the unlearned generator on the same inputs, coloured by class."
     import matplotlib.pyplot as plt
     from uot_unlearn.toy_data import plot_mixture
@@ -218,13 +221,14 @@ def plot_before_after(result:dict, forget:int, method:str='UOT-Unlearn', n:int=3
     fig, axs = plt.subplots(1, 2, figsize=(8, 4))
     plot_mixture(result['mix'], ev.x0[:n], ev.labels0[:n], ax=axs[0]); axs[0].set_title('pretrained')
     plot_mixture(result['mix'], xu[:n], lu[:n], ax=axs[1])
-    left = xu[lu == forget]
-    axs[1].scatter(*left.T, marker='x', c='k', s=25, lw=1, label=f'still class {forget}: {len(left)} of {len(xu)}')
-    axs[1].legend(fontsize=7, loc='lower right'); axs[1].set_title(f'{method}, forget {forget}')
-    fig.suptitle(f"Class {forget} disappears; its samples land on the other modes (black: all that is left of it)")
+    name = class_group_name(forget)
+    left = xu[torch.isin(lu, torch.tensor(as_class_list(forget)))]
+    axs[1].scatter(*left.T, marker='x', c='k', s=25, lw=1, label=f'still class {name}: {len(left)} of {len(xu)}')
+    axs[1].legend(fontsize=7, loc='lower right'); axs[1].set_title(f'{method}, forget {name}')
+    fig.suptitle(f"Class {name} disappears; its samples land on the other modes (black: all that is left of it)")
     return fig
 
-def plot_class_mass(result:dict, forget:int):
+def plot_class_mass(result:dict, forget):
     "Bars of the class shares: pretrained, ideal, POT reference, UOT-Unlearn, ablation."
     import matplotlib.pyplot as plt, numpy as np
     rows = {}
@@ -237,7 +241,7 @@ def plot_class_mass(result:dict, forget:int):
     fig, ax = plt.subplots(figsize=(8, 3))
     for i, (name, s) in enumerate(bars.items()): ax.bar(np.arange(K) + i * w, s, w, label=name)
     ax.set_xticks(np.arange(K) + 0.4 - w / 2, range(K)); ax.set_xlabel('class'); ax.set_ylabel('share')
-    ax.legend(fontsize=7, ncol=len(bars)); ax.set_title(f"Where the mass of class {forget} goes")
+    ax.legend(fontsize=7, ncol=len(bars)); ax.set_title(f"Where the mass of class {class_group_name(forget)} goes")
     fig.tight_layout()
     return fig
 
@@ -288,10 +292,11 @@ def plot_frontier(rows, forget:int, ax=None):
 
 # %% ../nbs/08_toy.ipynb #2357fc18
 def save_figures(result:dict, out) -> list:
-    "Write the before/after, class-mass and frontier figures of every forget class of `result` to folder `out`."
+    "Write the before/after, class-mass and (for one class) frontier figures of every forget run of `result` to folder `out`."
     paths = []
-    for f in sorted({r['forget'] for r in result['rows'] if r['forget'] is not None}):
-        for name, fig in [('before_after', plot_before_after(result, f)), ('class_mass', plot_class_mass(result, f)),
-                          ('frontier', plot_frontier(result['rows'], f))]:
-            paths.append(save_figure(fig, Path(out) / f'{name}_forget{f}.png'))
+    for f in dict.fromkeys(r['forget'] for r in result['rows'] if r['forget'] is not None):
+        figs = [('before_after', plot_before_after(result, f)), ('class_mass', plot_class_mass(result, f))]
+        if isinstance(f, int): figs.append(('frontier', plot_frontier(result['rows'], f)))  # the limit is derived for one class
+        for name, fig in figs:
+            paths.append(save_figure(fig, Path(out) / f'{name}_forget{class_group_name(f)}.png'))
     return paths

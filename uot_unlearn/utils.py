@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'set_seed', 'default_device', 'batch_sampler', 'ema_update', 'atomic_save', 'atomic_write_text',
-           'save_figure', 'rng_state', 'set_rng_state', 'settings_key', 'load_checkpoint', 'process_rng_states',
-           'training_state', 'restore_state', 'training_precision']
+           'save_figure', 'rng_state', 'set_rng_state', 'settings_key', 'as_class_list', 'class_group_name',
+           'forget_runs', 'load_checkpoint', 'process_rng_states', 'training_state', 'restore_state',
+           'training_precision']
 
 # %% ../nbs/02_utils.ipynb #ff8865f8
 import contextlib, hashlib, json, os, random, tempfile
@@ -100,6 +101,19 @@ def set_rng_state(state:dict):
 def settings_key(settings:dict) -> str:
     "A short hash of JSON-serialisable `settings`, in their order: the name of a cache entry."
     return hashlib.sha1(json.dumps(settings).encode()).hexdigest()[:12]
+
+# %% ../nbs/02_utils.ipynb #c1a55e02
+def as_class_list(classes) -> list:
+    "An int or an iterable of ints as a list."
+    return [classes] if isinstance(classes, int) else list(classes)
+
+def class_group_name(classes) -> str:
+    "`'3'` for one class, `'3+8'` for classes forgotten together."
+    return '+'.join(str(c) for c in as_class_list(classes))
+
+def forget_runs(forget) -> tuple:
+    "A pipeline's `forget` setting as a tuple of runs: an int forgets one class, a tuple forgets its classes together."
+    return tuple(f if isinstance(f, int) else tuple(f) for f in as_class_list(forget))
 
 # %% ../nbs/02_utils.ipynb #968b61e6
 def load_checkpoint(path, config:dict):
