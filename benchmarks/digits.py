@@ -1,6 +1,7 @@
 """Digits benchmark (issue 3): UOT-Unlearn and every baseline on several forget digits, one configuration.
 
     python benchmarks/digits.py --forget 0 3 8 --seeds 0 1 2 --out benchmarks/out/digits
+    python benchmarks/digits.py --forget 3,8 --out benchmarks/out/digits_pair   # 3 and 8 forgotten together
 
 Pretrains in the same run (timed; pass --cache-dir to reuse), runs every method once per seed (retraining,
 the reference, once), prints the runs, their mean ± sd and the goal checks (on the means), writes
@@ -13,9 +14,10 @@ import matplotlib; matplotlib.use('Agg')
 from uot_unlearn.digits import DigitsConfig, run_digits, format_table, save_figures
 from uot_unlearn.meanflow import check_setting_names
 from uot_unlearn.metrics import mean_over_seeds
+from uot_unlearn.cli import forget_run
 
 p = argparse.ArgumentParser()
-p.add_argument('--forget', type=int, nargs='+', default=[0, 3, 8])
+p.add_argument('--forget', type=forget_run, nargs='+', default=[0, 3, 8], help='digits to forget, one run each; 3,8 forgets both together')
 p.add_argument('--out', default='benchmarks/out/digits')
 p.add_argument('--cache-dir', default=None, help='reuse pretrained models (default: pretrain in this run, timed)')
 p.add_argument('--seeds', type=int, nargs='+', default=[0], help='seeds of the unlearning runs (one row each)')

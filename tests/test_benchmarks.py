@@ -11,13 +11,16 @@ def run(script, *args):
 
 
 def test_toy_benchmark_runs_seeds_and_reports_the_limit(tmp_path):
-    r = run('toy.py', '--forget', '2', '--seeds', '0', '1', '--out', str(tmp_path), '--unlearn', '{"steps": 30}', '--w2-draws', '3')
+    r = run('toy.py', '--forget', '2', '0,1', '--seeds', '0', '1', '--out', str(tmp_path), '--unlearn', '{"steps": 30}', '--w2-draws', '3')
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((tmp_path / 'metrics.json').read_text())
-    runs = [x for x in m['rows'] if 'pul' in x]
+    runs = [x for x in m['rows'] if 'pul' in x and x['forget'] == 2]
     assert sorted((x['method'], x['seed']) for x in runs) == sorted((n, s) for n in ['UOT-Unlearn', 'classifier-guided'] for s in [0, 1])
     assert all(x['retain_stability'] <= x['stability_limit'] + 0.05 for x in runs)  # the limit is a model: small slack
-    uot = next(x for x in m['summary'] if x['method'] == 'UOT-Unlearn')
+    pairs = [x for x in m['rows'] if 'pul' in x and x['forget'] == [0, 1]]  # 0 and 1 forgotten together, one run per seed and method
+    assert len(pairs) == 4 and not any('stability_limit' in x for x in pairs)  # the limit is derived for one class
+    assert (tmp_path / 'before_after_forget0+1.png').stat().st_size > 0
+    uot = next(x for x in m['summary'] if x['method'] == 'UOT-Unlearn' and x['forget'] == 2)
     assert uot['n_seeds'] == 2 and 'tv_ideal_sd' in uot
     assert 'mean ± sd over seeds [0, 1]' in r.stdout
     w2 = m['pretrained_w2']  # the pretrained goal compares averages over fresh draws, not one draw
