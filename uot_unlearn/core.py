@@ -137,13 +137,13 @@ def check_target(sample, x):
 
 # %% ../nbs/06_core.ipynb #d61afbb0
 def potential_loss(potential, x_gen, cost, x_target, psi_source, psi_target, r1:float, spread:float=1.0):
-    "The semi-dual loss of the potential, with an R1 penalty (weighted by the target's `spread`) on the target samples."
-    x_target = x_target.detach().requires_grad_(r1 > 0)
-    v_target = potential(x_target)
-    loss = psi_source(potential(x_gen) - cost).mean() + psi_target(-v_target).mean()
+    "The semi-dual loss of the potential, with a gradient penalty (weighted by the target's `spread`) at the target and the generated samples."
+    x_target, x_gen = (x.detach().requires_grad_(r1 > 0) for x in (x_target, x_gen))
+    v_target, v_gen = potential(x_target), potential(x_gen)
+    loss = psi_source(v_gen - cost).mean() + psi_target(-v_target).mean()
     if r1 > 0:
-        grad, = torch.autograd.grad(v_target.sum(), x_target, create_graph=True)
-        loss = loss + r1 / 2 * spread * grad.pow(2).flatten(1).sum(1).mean()
+        grads = torch.autograd.grad(v_target.sum() + v_gen.sum(), (x_target, x_gen), create_graph=True)
+        loss = loss + r1 / 4 * spread * sum(g.pow(2).flatten(1).sum(1).mean() for g in grads)
     return loss
 
 # %% ../nbs/06_core.ipynb #23b1b1a1
@@ -282,7 +282,7 @@ def unlearn(generator:nn.Module,     # any one-step generator, called as generat
             batch_size:int=DEFAULTS['batch_size'], # samples per step
             lr_g:float=DEFAULTS['lr_g'], # generator learning rate (Adam, betas (0.5, 0.9))
             lr_v:float=1e-3,         # potential learning rate
-            r1:float=0.006,          # weight of the R1 gradient penalty on the potential (in units of the target's spread)
+            r1:float=0.02,           # weight of the potential's gradient penalty, at target and generated samples (in units of the target's spread)
             ema:float|None=None,     # EMA decay of the unlearned generator; None: no EMA
             potential:nn.Module|None=None, # potential network v(x) -> (N,); default built by `potential_for`
             device=None,             # default: CUDA if available, else CPU
