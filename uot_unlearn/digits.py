@@ -218,7 +218,8 @@ def plot_tradeoff(rows, forget):
     ax.set_xscale('log')  # a method that destroys the images sits orders of magnitude to the right
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel('u-FD (lower is better, log scale)'); ax.set_ylabel('PUL, evaluation classifier (%)')
-    ax.set_title(f'forget digit {class_group_name(forget)} (in brackets: wall time / retraining)', fontsize=9)
+    digits = 'digits' if len(as_class_list(forget)) > 1 else 'digit'
+    ax.set_title(f'forget {digits} {class_group_name(forget)} (in brackets: wall time / retraining)', fontsize=9)
     fig.tight_layout()
     return fig
 
