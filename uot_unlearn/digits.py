@@ -187,11 +187,12 @@ def run_digits(cfg:DigitsConfig, cache_dir=None, progress:bool=True, seeds=None)
              **{f'clf_agreement_{k}': v for k, v in ev.agreement.items()}}]
     models = {}
     for f in cfg.forget:
+        classes = as_class_list(f)
         for m in cfg.methods:
             for seed in seeds[:1] if m == 'retrain' else seeds:  # retraining is the reference: once
                 t0 = time.perf_counter()
-                res = run_method(m, pre, as_class_list(f), cfg, progress, seed)
-                row = {'method': m, 'forget': f, 'seed': seed, 'time_s': time.perf_counter() - t0, **ev(res.generator.cpu(), as_class_list(f))}
+                res = run_method(m, pre, classes, cfg, progress, seed)
+                row = {'method': m, 'forget': f, 'seed': seed, 'time_s': time.perf_counter() - t0, **ev(res.generator.cpu(), classes)}
                 rows.append(row)
                 if seed == seeds[0]: models[(m, f)] = res  # the figures show the first seed
         t_retrain = next((r['time_s'] for r in rows if r['method'] == 'retrain' and r['forget'] == f), None)
