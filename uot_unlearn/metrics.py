@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['count_forget', 'percentage_unlearning', 'class_shares', 'ideal_shares', 'total_variation', 'retain_stability',
-           'forgetting_metrics', 'w2_squared', 'frechet_distance', 'support_threshold', 'in_support_rate',
+           'class_flow', 'forgetting_metrics', 'w2_squared', 'frechet_distance', 'support_threshold', 'in_support_rate',
            'metrics_table', 'mean_over_seeds']
 
 # %% ../nbs/07_metrics.ipynb #b92caab8
@@ -49,15 +49,24 @@ def retain_stability(labels_before, labels_after, forget) -> float:
     if not kept.any(): raise ValueError("No input produced a retained class before unlearning.")
     return float((after[kept] == before[kept]).double().mean())
 
+# %% ../nbs/07_metrics.ipynb #7c1f0a22
+def class_flow(labels_before, labels_after, n_classes:int):
+    "Row `i`: the classes, after unlearning, of the inputs whose pretrained class was `i` (rows sum to 1; a class no input made is a row of zeros)."
+    before, after = torch.as_tensor(labels_before), torch.as_tensor(labels_after)
+    counts = torch.zeros(n_classes, n_classes, dtype=torch.float64)
+    counts.index_put_((before, after), torch.ones(len(before), dtype=torch.float64), accumulate=True)
+    return counts / counts.sum(1, keepdim=True).clamp(min=1)
+
 # %% ../nbs/07_metrics.ipynb #c89de03c
 def forgetting_metrics(labels0, labels, forget, n_classes:int, labels0_cost=None, labels_cost=None) -> dict:
-    "PUL (evaluation and forget-cost classifier), class shares, their TV to the ideal shares, and retain stability."
+    "PUL (evaluation and forget-cost classifier), class shares, their TV to the ideal shares, retain stability and the class flow."
     pul = lambda before, after: percentage_unlearning(before, after, forget) if count_forget(before, forget) else None
     shares = class_shares(labels, n_classes)
     return dict(pul=pul(labels0, labels),
                 pul_forget_clf=None if labels0_cost is None else pul(labels0_cost, labels_cost),
                 tv_ideal=total_variation(shares, ideal_shares(class_shares(labels0, n_classes), forget)),
-                retain_stability=retain_stability(labels0, labels, forget), shares=shares.tolist())
+                retain_stability=retain_stability(labels0, labels, forget), shares=shares.tolist(),
+                flow=class_flow(labels0, labels, n_classes).tolist())
 
 # %% ../nbs/07_metrics.ipynb #8f5a445b
 def w2_squared(x, y) -> float:

@@ -21,7 +21,7 @@ from .classifier import MLPClassifier, train_classifier, accuracy, predict
 from .core import unlearn, classifier_guided, forget_nll, supported_kwargs
 from .discrete import discrete_unlearning, target_marginal, barycentric_map
 from .metrics import (percentage_unlearning, class_shares, ideal_shares, total_variation,
-                                 retain_stability, w2_squared, support_threshold, in_support_rate, metrics_table)
+                                 retain_stability, class_flow, w2_squared, support_threshold, in_support_rate, metrics_table)
 
 # %% ../nbs/08_toy.ipynb #5e002af3
 TOY_MEANFLOW = dict(
@@ -136,6 +136,7 @@ class ToyEvaluator:
             row.update(pul=percentage_unlearning(self.labels0, labels, list(forget)),
                        tv_ideal=total_variation(shares, ideal),
                        retain_stability=retain_stability(self.labels0, labels, list(forget)),
+                       flow=class_flow(self.labels0, labels, K).tolist(),
                        residual_off_support=1 - in_support_rate(self.log_prob, x[left], self.threshold) if left.any() else None)
         return row
 
