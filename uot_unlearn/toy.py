@@ -20,8 +20,8 @@ from .meanflow import MeanFlowMLP, OneStepGenerator, train_meanflow, meanflow_se
 from .classifier import MLPClassifier, train_classifier, accuracy, predict
 from .core import unlearn, classifier_guided, forget_nll, supported_kwargs
 from .discrete import discrete_unlearning, target_marginal, barycentric_map
-from .metrics import (percentage_unlearning, class_shares, ideal_shares, total_variation,
-                                 retain_stability, class_flow, w2_squared, support_threshold, in_support_rate, metrics_table)
+from .metrics import (class_shares, ideal_shares, total_variation, forgetting_metrics,
+                                 w2_squared, support_threshold, in_support_rate, metrics_table)
 
 # %% ../nbs/08_toy.ipynb #5e002af3
 TOY_MEANFLOW = dict(
@@ -125,18 +125,15 @@ class ToyEvaluator:
         "Metrics of generator `G`; forgetting metrics when `forget` is given."
         x, labels = self.samples(G)
         n, K = self.cfg.n_w2, self.mix.n_classes
-        shares = class_shares(labels, K)
+        # with `forget`, W2 is to the ideal outcome (the retained classes), not to the full mixture
+        reference = self.reference if forget is None else self.retained_reference(forget)
         row = {'in_support': in_support_rate(self.log_prob, x, self.threshold),
                'log_density': float(self.log_prob(x).mean()),
-               'w2': w2_squared(x[:n], self.reference[:n]), 'shares': shares.tolist()}
-        if forget is not None:  # against the retained classes: W2 to the ideal outcome, not to the full mixture
-            row['w2'] = w2_squared(x[:n], self.retained_reference(forget)[:n])
-            ideal = ideal_shares(class_shares(self.labels0, K), list(forget))
+               'w2': w2_squared(x[:n], reference[:n]), 'shares': class_shares(labels, K).tolist()}
+        if forget is not None:
+            m = forgetting_metrics(self.labels0, labels, list(forget), K)
             left = torch.isin(labels, torch.tensor(list(forget)))  # samples still in a forgotten class
-            row.update(pul=percentage_unlearning(self.labels0, labels, list(forget)),
-                       tv_ideal=total_variation(shares, ideal),
-                       retain_stability=retain_stability(self.labels0, labels, list(forget)),
-                       flow=class_flow(self.labels0, labels, K).tolist(),
+            row.update({k: m[k] for k in ('pul', 'tv_ideal', 'retain_stability', 'flow')},
                        residual_off_support=1 - in_support_rate(self.log_prob, x[left], self.threshold) if left.any() else None)
         return row
 
