@@ -4,7 +4,7 @@
     python benchmarks/digits.py --forget 3,8 --out benchmarks/out/digits_pair   # 3 and 8 forgotten together
 
 Pretrains in the same run (timed; pass --cache-dir to reuse), runs every method once per seed (retraining,
-the reference, once), prints the runs, their mean ± sd and the goal checks (on the means), writes
+the reference, too), prints the runs, their mean ± sd and the goal checks (on the means), writes
 metrics.json and the figures to --out.
 """
 import argparse, json, platform, time
