@@ -52,7 +52,9 @@ def retain_stability(labels_before, labels_after, forget) -> float:
 # %% ../nbs/07_metrics.ipynb #7c1f0a22
 def class_flow(labels_before, labels_after, n_classes:int):
     "Row `i`: the classes, after unlearning, of the inputs whose pretrained class was `i` (rows sum to 1; a class no input made is a row of zeros)."
-    before, after = torch.as_tensor(labels_before), torch.as_tensor(labels_after)
+    before, after = torch.as_tensor(labels_before).cpu(), torch.as_tensor(labels_after).cpu()  # labels from any device
+    if before.shape != after.shape:
+        raise ValueError(f"`labels_before` and `labels_after` must label the same inputs; got shapes {tuple(before.shape)} and {tuple(after.shape)}.")
     counts = torch.zeros(n_classes, n_classes, dtype=torch.float64)
     counts.index_put_((before, after), torch.ones(len(before), dtype=torch.float64), accumulate=True)
     return counts / counts.sum(1, keepdim=True).clamp(min=1)
