@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['count_forget', 'percentage_unlearning', 'class_shares', 'ideal_shares', 'total_variation', 'retain_stability',
-           'class_flow', 'forgetting_metrics', 'w2_squared', 'frechet_distance', 'support_threshold', 'in_support_rate',
-           'metrics_table', 'mean_over_seeds']
+           'class_flow', 'plot_class_flow', 'forgetting_metrics', 'w2_squared', 'frechet_distance', 'support_threshold',
+           'in_support_rate', 'metrics_table', 'mean_over_seeds']
 
 # %% ../nbs/07_metrics.ipynb #b92caab8
 import numpy as np
@@ -58,6 +58,21 @@ def class_flow(labels_before, labels_after, n_classes:int):
     counts = torch.zeros(n_classes, n_classes, dtype=torch.float64)
     counts.index_put_((before, after), torch.ones(len(before), dtype=torch.float64), accumulate=True)
     return counts / counts.sum(1, keepdim=True).clamp(min=1)
+
+# %% ../nbs/07_metrics.ipynb #7c1f0a25
+def plot_class_flow(flow, forget, ax=None):
+    "The class flow as a matrix image; the `forget` classes' labels in red."
+    import matplotlib.pyplot as plt
+    flow = torch.as_tensor(flow, dtype=torch.float64)
+    ax = ax or plt.subplots(figsize=(4, 3.6))[1]
+    im = ax.imshow(flow, cmap='Blues', vmin=0, vmax=1)
+    K, forget = len(flow), as_class_list(forget)
+    ax.set_xticks(range(K)); ax.set_yticks(range(K))
+    for t in [*ax.get_xticklabels(), *ax.get_yticklabels()]:
+        if int(t.get_text()) in forget: t.set_color('crimson'); t.set_fontweight('bold')
+    ax.set_xlabel('class after unlearning'); ax.set_ylabel('class before (same inputs)')
+    plt.colorbar(im, ax=ax, fraction=0.046, label='share of the row')
+    return ax
 
 # %% ../nbs/07_metrics.ipynb #c89de03c
 def forgetting_metrics(labels0, labels, forget, n_classes:int, labels0_cost=None, labels_cost=None) -> dict:
