@@ -66,10 +66,10 @@ def plot_class_flow(flow, forget, ax=None):
     flow = torch.as_tensor(flow, dtype=torch.float64)
     ax = ax or plt.subplots(figsize=(4, 3.6))[1]
     im = ax.imshow(flow, cmap='Blues', vmin=0, vmax=1)
-    K, forget = len(flow), as_class_list(forget)
-    ax.set_xticks(range(K)); ax.set_yticks(range(K))
-    for t in [*ax.get_xticklabels(), *ax.get_yticklabels()]:
-        if int(t.get_text()) in forget: t.set_color('crimson'); t.set_fontweight('bold')
+    K = len(flow)
+    ax.set_xticks(range(K), [str(k) for k in range(K)]); ax.set_yticks(range(K), [str(k) for k in range(K)])
+    for ticks in (ax.get_xticklabels(), ax.get_yticklabels()):
+        for i in as_class_list(forget): ticks[i].set_color('crimson'); ticks[i].set_fontweight('bold')
     ax.set_xlabel('class after unlearning'); ax.set_ylabel('class before (same inputs)')
     plt.colorbar(im, ax=ax, fraction=0.046, label='share of the row')
     return ax

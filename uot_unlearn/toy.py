@@ -223,7 +223,7 @@ def plot_before_after(result:dict, forget, method:str='UOT-Unlearn', n:int=3000)
     left = xu[torch.isin(lu, torch.tensor(as_class_list(forget)))]
     axs[1].scatter(*left.T, marker='x', c='k', s=25, lw=1, label=f'still class {name}: {len(left)} of {len(xu)}')
     axs[1].legend(fontsize=7, loc='lower right'); axs[1].set_title(f'{method}, forget {name}')
-    fig.suptitle(f"Class {name} disappears; its samples land on the other modes (black: all that is left of it)" if isinstance(forget, int)
+    fig.suptitle(f"Class {name} disappears; its samples land on the other modes (black: all that is left of it)" if len(as_class_list(forget)) == 1
                  else f"Classes {name} disappear; their samples land on the other modes (black: all that is left of them)")
     return fig
 
