@@ -6,8 +6,8 @@
 __all__ = ['FORGET_COSTS', 'DEFAULTS', 'forget_probability', 'forget_nll', 'check_forget', 'make_forget_cost', 'transport_cost',
            'Standardize', 'potential_for', 'as_tuple', 'to_device', 'looks_like_probabilities',
            'check_classifier_output', 'check_forget_cost', 'check_target', 'potential_loss', 'UnlearnResult',
-           'NonFiniteLoss', 'fit_unlearning', 'trainable_copy', 'trainable', 'unlearn', 'classifier_guided',
-           'supported_kwargs']
+           'NonFiniteLoss', 'fit_unlearning', 'trainable_copy', 'trainable', 'check_tilt', 'unlearn',
+           'classifier_guided', 'supported_kwargs']
 
 # %% ../nbs/06_core.ipynb #03e70135
 import copy, inspect, math
@@ -136,11 +136,12 @@ def check_target(sample, x):
                          "pass target data shaped like the generator's output.")
 
 # %% ../nbs/06_core.ipynb #d61afbb0
-def potential_loss(potential, x_gen, cost, x_target, psi_source, psi_target, r1:float, spread:float=1.0):
-    "The semi-dual loss of the potential, with a gradient penalty (weighted by the target's `spread`) at the target and the generated samples."
+def potential_loss(potential, x_gen, cost, x_target, psi_source, psi_target, r1:float, spread:float=1.0, target_weight=None):
+    "The semi-dual loss of the potential (target samples weighted by `target_weight`, default 1), with a gradient penalty (weighted by the target's `spread`) at the target and the generated samples."
     x_target, x_gen = (x.detach().requires_grad_(r1 > 0) for x in (x_target, x_gen))
     v_target, v_gen = potential(x_target), potential(x_gen)
-    loss = psi_source(v_gen - cost).mean() + psi_target(-v_target).mean()
+    w = 1.0 if target_weight is None else target_weight
+    loss = psi_source(v_gen - cost).mean() + (w * psi_target(-v_target)).mean()
     if r1 > 0:
         grads = torch.autograd.grad(v_target.sum() + v_gen.sum(), (x_target, x_gen), create_graph=True)
         loss = loss + r1 / 4 * spread * sum(g.pow(2).flatten(1).sum(1).mean() for g in grads)
@@ -172,7 +173,8 @@ def _check_finite(step, losses:dict, history:dict):
                         "Lower `lr_g`/`lr_v`, raise `r1`, or check the classifier and forget cost for NaNs.")
 
 def fit_unlearning(G, G0, potential, cost_fn, conjugates, sample_inputs, draw_target, cfg:dict, forget:list,
-                   classifier, device, progress=True, checkpoint=None, checkpoint_every=500, spread:float=1.0):
+                   classifier, device, progress=True, checkpoint=None, checkpoint_every=500, spread:float=1.0,
+                   weigh_target=None):
     "Alternate potential and generator steps; returns `(generator, history)` (the EMA if `cfg['ema']`)."
     opt_g = torch.optim.Adam(trainable(G), lr=cfg['lr_g'], betas=(0.5, 0.9))
     opt_v = torch.optim.Adam(potential.parameters(), lr=cfg['lr_v'], betas=(0.5, 0.9)) if potential is not None else None
@@ -198,7 +200,8 @@ def fit_unlearning(G, G0, potential, cost_fn, conjugates, sample_inputs, draw_ta
         if potential is not None:
             # data-free: the originals x0 = G0(z) are themselves a batch of the target G0#mu
             x_target = x0 if draw_target is None else draw_target(cfg['batch_size'])
-            lv = potential_loss(potential, x.detach(), cost.detach(), x_target, psi1, psi2, cfg['r1'], spread)
+            with torch.no_grad(): w = weigh_target(x_target) if weigh_target is not None else None
+            lv = potential_loss(potential, x.detach(), cost.detach(), x_target, psi1, psi2, cfg['r1'], spread, w)
             opt_v.zero_grad(set_to_none=True); lv.backward(); all_reduce_gradients(potential); opt_v.step()
         lg = (cost - potential(x)).mean() if potential is not None else cost.mean()
         losses = {'loss_v': lv.item(), 'loss_g': lg.item()}
@@ -259,6 +262,13 @@ def _name(x):
 # defaults shared by `unlearn` and its ablation, so that the two are always compared on equal terms
 DEFAULTS = dict(lam=2.0, tau=0.2, steps=800, batch_size=256, lr_g=3e-4)
 
+def check_tilt(tilt:float, divergence):
+    "Refuse a `tilt` outside [0, 1], or one with a divergence other than KL (the identity behind it holds for KL only)."
+    if not 0 <= tilt <= 1: raise ValueError(f"`tilt` is the share of `lam` moved onto the target's weights: a number in [0, 1], got {tilt}.")
+    if tilt and _name(divergence) != 'kl':
+        raise ValueError(f"`tilt` > 0 needs divergence='kl' (got {_name(divergence)!r}): only under KL does a weight "
+                         "exp(-lam*F) on the target equal the cost lam*F. Use tilt=0 with this divergence.")
+
 def _cost_fn(F, lam, tau, scale):
     "`(x, x0) -> (cost, transport term, forget term)` per sample."
     def cost(x, x0):
@@ -283,6 +293,7 @@ def unlearn(generator:nn.Module,     # any one-step generator, called as generat
             lr_g:float=DEFAULTS['lr_g'], # generator learning rate (Adam, betas (0.5, 0.9))
             lr_v:float=1e-3,         # potential learning rate
             r1:float=0.02,           # weight of the potential's gradient penalty, at target and generated samples (in units of the target's spread)
+            tilt:float=0.0,          # share of `lam` carried as target weights exp(-tilt*lam*F) instead of generator cost (KL only; same objective)
             ema:float|None=None,     # EMA decay of the unlearned generator; None: no EMA
             potential:nn.Module|None=None, # potential network v(x) -> (N,); default built by `potential_for`
             device=None,             # default: CUDA if available, else CPU
@@ -293,16 +304,19 @@ def unlearn(generator:nn.Module,     # any one-step generator, called as generat
            ) -> UnlearnResult:
     "Fine-tune a copy of `generator` so that it stops producing the `forget` classes, by unbalanced OT."
     conjugate(divergence); conjugate(source_divergence)  # fail early on unknown names
+    check_tilt(tilt, divergence)
     G, G0, clf, forget, sample_inputs, draw_target, probe, scale, F, dev = _setup(
         generator, classifier, forget, sample_inputs, target, forget_cost, device, seed)
     potential = (potential or potential_for(probe)).to(dev)
     broadcast_parameters(potential)
     cfg = dict(forget=forget, lam=lam, tau=tau, divergence=_name(divergence), source_divergence=_name(source_divergence),
                forget_cost=_name(forget_cost), steps=steps, batch_size=batch_size, lr_g=lr_g, lr_v=lr_v, r1=r1,
-               ema=ema, data_free=target is None, seed=seed)
-    G, history = fit_unlearning(G, G0, potential, _cost_fn(F, lam, tau, scale), (conjugate(source_divergence), conjugate(divergence)),
+               tilt=tilt, ema=ema, data_free=target is None, seed=seed)
+    weigh = (lambda x: torch.exp(-tilt * lam * F(x))) if tilt else None
+    G, history = fit_unlearning(G, G0, potential, _cost_fn(F, (1 - tilt) * lam, tau, scale), (conjugate(source_divergence), conjugate(divergence)),
                                 sample_inputs, draw_target, cfg, forget, clf, dev, progress, checkpoint, checkpoint_every,
-                                spread=scale * probe[0].numel())  # the target's total variance: a scale-free R1
+                                spread=scale * probe[0].numel(),  # the target's total variance: a scale-free R1
+                                weigh_target=weigh)
     return UnlearnResult(G, potential.eval(), history, cfg)
 
 # %% ../nbs/06_core.ipynb #3aea88bc
