@@ -90,6 +90,7 @@ def test_ablation_has_no_potential():
     (dict(classifier=lambda x: BAYES(x).softmax(1)), 'returns probabilities'),
     (dict(classifier=lambda x: BAYES(x.detach())), 'No gradient flows'),
     (dict(forget_cost=lambda x: x.sum(1, keepdim=True)), r'one value per sample, shape \(256,\)'),
+    (dict(forget_cost=lambda x: x[:, 0]), 'finite penalty >= 0'),
 ])
 def test_bad_input_is_refused_clearly(kw, match):
     args = dict(forget=0, classifier=BAYES, sample_inputs=inputs)
@@ -115,7 +116,7 @@ def test_non_finite_loss_stops_with_step_and_last_values():
     nan_after = {'n': 0}
     def cost(x):
         nan_after['n'] += 1
-        return x.sum(1) * (float('nan') if nan_after['n'] > 3 else 1.0)
+        return x.pow(2).sum(1) * (float('nan') if nan_after['n'] > 3 else 1.0)
     with pytest.raises(NonFiniteLoss, match=r'Non-finite loss at step \d+.*Last finite values'):
         run(forget_cost=cost, steps=10)
 

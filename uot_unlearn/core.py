@@ -118,12 +118,15 @@ def check_classifier_output(classifier, x, forget, needs_logits:bool=True) -> li
     return check_forget(forget, logits.shape[1])
 
 def check_forget_cost(F, x):
-    "Refuse a forget cost that is not one differentiable value per sample: `unlearn` moves samples along its gradient."
+    "Refuse a forget cost that is not one finite, non-negative, differentiable value per sample: `unlearn` moves samples along its gradient."
     x = x.detach().clone().requires_grad_(True)
     with torch.enable_grad(): f = F(x)
     if not torch.is_tensor(f) or f.shape != (len(x),):
         got = tuple(f.shape) if torch.is_tensor(f) else type(f).__name__
         raise ValueError(f"The forget cost must return one value per sample, shape ({len(x)},), got {got}.")
+    if not torch.isfinite(f).all() or f.min() < -1e-3:  # a penalty, 0 for a retained sample (rounding dips just below); exp(-tilt*lam*F) weighs the target
+        raise ValueError(f"The forget cost must be a finite penalty >= 0 (0 for a sample of a retained class); on the first "
+                         f"batch it ranges {f.min().item():.3g} to {f.max().item():.3g}. Shift or clamp it, or use 'nll' or 'prob'.")
     if not f.requires_grad or torch.autograd.grad(f.sum(), x, allow_unused=True)[0] is None:
         raise ValueError("No gradient flows from the forget cost back to the samples: the classifier (or your forget cost) "
                          "runs under torch.no_grad, detaches its input or leaves torch. Pass a differentiable classifier.")
