@@ -18,7 +18,7 @@ from torch import nn
 from tqdm.auto import tqdm
 from .utils import (default_device, batch_sampler, ema_update, atomic_save, as_class_list,
                                load_checkpoint, training_state, restore_state)
-from .divergences import conjugate
+from .divergences import conjugate, kl_conjugate
 from .distributed import broadcast_parameters, all_reduce_gradients, mean_over_processes, is_main, seed_process
 
 # %% ../nbs/06_core.ipynb #584a9d55
@@ -269,9 +269,10 @@ TILT_KL = 0.5  # the default share of `lam` carried by the target under KL (meas
 
 def resolve_tilt(tilt:float|None, divergence) -> float:
     "The `tilt` to use: `None` means `TILT_KL` under KL and 0 otherwise; refuse a value outside [0, 1] or > 0 without KL."
-    if tilt is None: return TILT_KL if _name(divergence) == 'kl' else 0.0
+    is_kl = conjugate(divergence) is kl_conjugate  # by the conjugate, so that 'kl' and `kl_conjugate` agree
+    if tilt is None: return TILT_KL if is_kl else 0.0
     if not 0 <= tilt <= 1: raise ValueError(f"`tilt` is the share of `lam` moved onto the target's weights: a number in [0, 1], got {tilt}.")
-    if tilt and _name(divergence) != 'kl':
+    if tilt and not is_kl:
         raise ValueError(f"`tilt` > 0 needs divergence='kl' (got {_name(divergence)!r}): only under KL does a weight "
                          "exp(-lam*F) on the target equal the cost lam*F. Use tilt=0 (or None) with this divergence.")
     return float(tilt)
