@@ -280,7 +280,9 @@ def resolve_tilt(tilt:float|None, divergence) -> float:
 def _cost_fn(F, lam, tau, scale):
     "`(x, x0) -> (cost, transport term, forget term)` per sample."
     def cost(x, x0):
-        t, f = transport_cost(x, x0, scale), F(x)
+        t = transport_cost(x, x0, scale)
+        # with no weight on it (tilt=1) the forget term is only recorded: no backward pass through the classifier
+        with torch.set_grad_enabled(torch.is_grad_enabled() and lam != 0): f = F(x)
         return tau * t + lam * f, t, f
     return cost
 
