@@ -204,8 +204,9 @@ def fit_unlearning(G, G0, potential, cost_fn, conjugates, sample_inputs, draw_ta
             # data-free: the originals x0 = G0(z) are themselves a batch of the target G0#mu
             x_target = x0 if draw_target is None else draw_target(cfg['batch_size'])
             with torch.no_grad(): w = weigh_target(x_target) if weigh_target is not None else None
-            lv = potential_loss(potential, x.detach(), cost.detach(), x_target, psi1, psi2, cfg['r1'], spread, w)
-            opt_v.zero_grad(set_to_none=True); lv.backward(); all_reduce_gradients(potential); opt_v.step()
+            for _ in range(cfg.get('potential_steps', 1)):  # more than one lets the potential keep up with the generator
+                lv = potential_loss(potential, x.detach(), cost.detach(), x_target, psi1, psi2, cfg['r1'], spread, w)
+                opt_v.zero_grad(set_to_none=True); lv.backward(); all_reduce_gradients(potential); opt_v.step()
         lg = (cost - potential(x)).mean() if potential is not None else cost.mean()
         losses = {'loss_v': lv.item(), 'loss_g': lg.item()}
         _check_finite(step, losses, history)
@@ -303,6 +304,7 @@ def unlearn(generator:nn.Module,     # any one-step generator, called as generat
             lr_g:float=DEFAULTS['lr_g'], # generator learning rate (Adam, betas (0.5, 0.9))
             lr_v:float=1e-3,         # potential learning rate
             r1:float=0.02,           # weight of the potential's gradient penalty, at target and generated samples (in units of the target's spread)
+            potential_steps:int=1,   # potential steps per generator step, on the same batch
             tilt:float|None=None,    # share of `lam` carried as target weights exp(-tilt*lam*F) instead of generator cost (KL only; same objective); None: `TILT_KL` under KL, else 0
             ema:float|None=None,     # EMA decay of the unlearned generator; None: no EMA
             potential:nn.Module|None=None, # potential network v(x) -> (N,); default built by `potential_for`
@@ -315,13 +317,15 @@ def unlearn(generator:nn.Module,     # any one-step generator, called as generat
     "Fine-tune a copy of `generator` so that it stops producing the `forget` classes, by unbalanced OT."
     conjugate(divergence); conjugate(source_divergence)  # fail early on unknown names
     tilt = resolve_tilt(tilt, divergence)
+    if not (isinstance(potential_steps, int) and potential_steps >= 1):
+        raise ValueError(f"`potential_steps` is the number of potential steps per generator step: an integer >= 1, got {potential_steps!r}.")
     G, G0, clf, forget, sample_inputs, draw_target, probe, scale, F, dev = _setup(
         generator, classifier, forget, sample_inputs, target, forget_cost, device, seed)
     potential = (potential or potential_for(probe)).to(dev)
     broadcast_parameters(potential)
     cfg = dict(forget=forget, lam=lam, tau=tau, divergence=_name(divergence), source_divergence=_name(source_divergence),
                forget_cost=_name(forget_cost), steps=steps, batch_size=batch_size, lr_g=lr_g, lr_v=lr_v, r1=r1,
-               tilt=tilt, ema=ema, data_free=target is None, seed=seed)
+               tilt=tilt, potential_steps=potential_steps, ema=ema, data_free=target is None, seed=seed)
     weigh = (lambda x: torch.exp(-tilt * lam * F(x))) if tilt else None
     G, history = fit_unlearning(G, G0, potential, _cost_fn(F, (1 - tilt) * lam, tau, scale), (conjugate(source_divergence), conjugate(divergence)),
                                 sample_inputs, draw_target, cfg, forget, clf, dev, progress, checkpoint, checkpoint_every,
