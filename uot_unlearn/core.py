@@ -204,7 +204,7 @@ def fit_unlearning(G, G0, potential, cost_fn, conjugates, sample_inputs, draw_ta
             # data-free: the originals x0 = G0(z) are themselves a batch of the target G0#mu
             x_target = x0 if draw_target is None else draw_target(cfg['batch_size'])
             with torch.no_grad(): w = weigh_target(x_target) if weigh_target is not None else None
-            for _ in range(cfg.get('potential_steps', 1)):  # more than one lets the potential keep up with the generator
+            for _ in range(cfg['potential_steps']):  # more than one lets the potential keep up with the generator
                 lv = potential_loss(potential, x.detach(), cost.detach(), x_target, psi1, psi2, cfg['r1'], spread, w)
                 opt_v.zero_grad(set_to_none=True); lv.backward(); all_reduce_gradients(potential); opt_v.step()
         lg = (cost - potential(x)).mean() if potential is not None else cost.mean()
