@@ -19,9 +19,9 @@ from .unet import unet
 from .meanflow import OneStepGenerator, train_meanflow, meanflow_settings
 from .classifier import train_classifier, accuracy, predict
 from .image_classifiers import ConvClassifier, PixelMLP, extract_features, noise_augment
-from .core import unlearn, classifier_guided, as_tuple
+from .core import unlearn, classifier_guided, as_tuple, forget_nll
 from .baselines import retrain, finetune, gradient_ascent, meanflow_native_loss
-from .metrics import class_shares, frechet_distance, forgetting_metrics, metrics_table, mean_over_seeds
+from .metrics import class_shares, frechet_distance, forgetting_metrics, metrics_table, mean_over_seeds, reweighted_pul
 
 # %% ../nbs/14_digits.ipynb #a6dee1bb
 METHODS = ('UOT-Unlearn', 'UOT-Unlearn (data)', 'retrain', 'finetune', 'gradient ascent', 'classifier-guided')
@@ -155,6 +155,11 @@ class DigitsEvaluator:
             row.update(forgetting_metrics(self.labels0, labels, forget, self.data.n_classes,
                                           self.labels0_forget_clf, predict(self.forget_clf, x)))
         return row
+
+    def tilted_target(self, forget, lam:float) -> dict:
+        "PUL under both judges of the objective's optimum as tau -> 0, data-free: the pretrained samples weighted by e^{-lam F}."
+        with torch.no_grad(): w = torch.exp(-lam * forget_nll(self.forget_clf(self.x0), list(forget)))
+        return {'pul': reweighted_pul(self.labels0, w, forget), 'pul_forget_clf': reweighted_pul(self.labels0_forget_clf, w, forget)}
 
 # %% ../nbs/14_digits.ipynb #943a361a
 def run_method(method:str, pre:dict, forget, cfg:DigitsConfig, progress:bool=True, seed:int|None=None):

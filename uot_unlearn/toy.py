@@ -20,7 +20,7 @@ from .meanflow import MeanFlowMLP, OneStepGenerator, train_meanflow, meanflow_se
 from .classifier import MLPClassifier, train_classifier, accuracy, predict
 from .core import unlearn, classifier_guided, forget_nll, supported_kwargs
 from .discrete import discrete_unlearning, target_marginal, barycentric_map
-from .metrics import (class_shares, ideal_shares, total_variation, forgetting_metrics,
+from .metrics import (class_shares, ideal_shares, total_variation, forgetting_metrics, plan_retain_stability, reweighted_pul,
                                  w2_squared, support_threshold, in_support_rate, metrics_table)
 
 # %% ../nbs/08_toy.ipynb #5e002af3
@@ -164,16 +164,22 @@ def mode_spread(x, labels, n_classes:int):
 
 # %% ../nbs/08_toy.ipynb #fe3fd3d9
 def pot_reference(G0, clf, forget, cfg:ToyConfig, mix, lam:float, tau:float, seed:int=0):
-    "Class shares and plan of the discrete unlearning problem on samples of `G0`."
+    "Plan, class shares and forgetting metrics (PUL, TV to the ideal, retain stability) of the discrete unlearning problem on samples of `G0`."
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         xs, xt = (G0(torch.randn(cfg.pot_n, mix.dim, generator=g)) for _ in range(2))
         Fx = forget_nll(clf(xt), list(forget))
     P = discrete_unlearning(xs, xt, Fx, lam=lam, tau=tau, reg=cfg.pot_reg, rho=cfg.pot_rho)
-    labels = predict(BayesClassifier(mix), xt)
+    bayes = BayesClassifier(mix)
+    src_labels, labels = predict(bayes, xs), predict(bayes, xt)
     q = target_marginal(P)
     shares = torch.zeros(mix.n_classes, dtype=torch.float64).index_add_(0, labels, q) / q.sum()
-    return {'shares': shares.tolist(), 'plan': P, 'source': xs, 'target': xt}
+    before = class_shares(labels, mix.n_classes)  # the target's own shares: judged against its own draw, not a second one
+    f = as_class_list(forget)
+    return {'shares': shares.tolist(), 'pul': reweighted_pul(labels, q, f),
+            'tv_ideal': total_variation(shares, ideal_shares(before, f)),
+            'retain_stability': plan_retain_stability(P, src_labels, labels, f),
+            'plan': P, 'source': xs, 'target': xt}
 
 # %% ../nbs/08_toy.ipynb #8418a38e
 def unlearn_weights(cfg:ToyConfig) -> dict:
@@ -193,7 +199,7 @@ def run_toy(cfg:ToyConfig, cache_dir=None, progress:bool=True, seeds=None, mix:G
     for f in cfg.forget:
         classes = as_class_list(f)
         ref = pot_reference(G0, clf, classes, cfg, mix, **unlearn_weights(cfg), seed=cfg.seed + 11)
-        rows.append({'method': 'POT reference', 'forget': f, 'shares': ref['shares']})
+        rows.append({'method': 'POT reference', 'forget': f, **{k: ref[k] for k in ('shares', 'pul', 'tv_ideal', 'retain_stability')}})
         for seed in seeds:
             for name, fn in [('UOT-Unlearn', unlearn), ('classifier-guided', classifier_guided)]:
                 t0 = time.perf_counter()
