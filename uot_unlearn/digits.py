@@ -158,7 +158,8 @@ class DigitsEvaluator:
 
     def tilted_target(self, forget, lam:float) -> dict:
         "PUL under both judges of the objective's optimum as tau -> 0, data-free: the pretrained samples weighted by e^{-lam F}."
-        with torch.no_grad(): w = torch.exp(-lam * forget_nll(self.forget_clf(self.x0), list(forget)))
+        forget = as_class_list(forget)
+        with torch.no_grad(): w = torch.exp(-lam * forget_nll(self.forget_clf(self.x0), forget))
         return {'pul': reweighted_pul(self.labels0, w, forget), 'pul_forget_clf': reweighted_pul(self.labels0_forget_clf, w, forget)}
 
 # %% ../nbs/14_digits.ipynb #943a361a

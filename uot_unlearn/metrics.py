@@ -25,6 +25,7 @@ def percentage_unlearning(labels_before, labels_after, forget) -> float:
     return 100.0 * (n0 - count_forget(labels_after, forget)) / n0
 
 def _no_forget_sample(forget):
+    "The error for a PUL without any sample of the forget classes before unlearning."
     return ValueError(f"The pretrained samples contain no sample of class {forget}: PUL is undefined. Use more samples or check the class index.")
 
 # %% ../nbs/07_metrics.ipynb #5c0d2e02
