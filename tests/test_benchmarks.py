@@ -14,10 +14,13 @@ def test_toy_benchmark_runs_seeds_and_reports_the_limit(tmp_path):
     r = run('toy.py', '--forget', '2', '0,1', '--seeds', '0', '1', '--out', str(tmp_path), '--unlearn', '{"steps": 30}', '--w2-draws', '3')
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((tmp_path / 'metrics.json').read_text())
-    runs = [x for x in m['rows'] if 'pul' in x and x['forget'] == 2]
+    runs = [x for x in m['rows'] if 'seed' in x and x['forget'] == 2]
     assert sorted((x['method'], x['seed']) for x in runs) == sorted((n, s) for n in ['UOT-Unlearn', 'classifier-guided'] for s in [0, 1])
     assert all(x['retain_stability'] <= x['stability_limit'] + 0.05 for x in runs)  # the limit is a model: small slack
-    pairs = [x for x in m['rows'] if 'pul' in x and x['forget'] == [0, 1]]  # 0 and 1 forgotten together, one run per seed and method
+    ref = next(x for x in m['rows'] if x['method'] == 'POT reference' and x['forget'] == 2)  # the objective's optimum, scored too
+    assert 0 < ref['pul'] <= 100 and 0 <= ref['tv_ideal'] <= 1 and 0 < ref['retain_stability'] <= 1 and 'stability_limit' in ref
+    assert 'POT reference      forget 2 (one plan): PUL' in r.stdout
+    pairs = [x for x in m['rows'] if 'seed' in x and x['forget'] == [0, 1]]  # 0 and 1 forgotten together, one run per seed and method
     assert len(pairs) == 4 and not any('stability_limit' in x for x in pairs)  # the limit is derived for one class
     assert (tmp_path / 'before_after_forget0+1.png').stat().st_size > 0
     uot = next(x for x in m['summary'] if x['method'] == 'UOT-Unlearn' and x['forget'] == 2)
@@ -34,7 +37,7 @@ def test_toy_benchmark_runs_on_a_mixture_the_defaults_were_not_tuned_on(tmp_path
     m = json.loads((tmp_path / 'metrics.json').read_text())
     assert m['mixture'] == 'blobs16' and len(m['rows'][0]['shares']) == 6
     runs = [x for x in m['rows'] if 'pul' in x]
-    assert [x['method'] for x in runs] == ['UOT-Unlearn', 'classifier-guided'] and all(x['forget'] == 1 for x in runs)
+    assert [x['method'] for x in runs] == ['POT reference', 'UOT-Unlearn', 'classifier-guided'] and all(x['forget'] == 1 for x in runs)
     assert all('stability_limit' not in x for x in runs)  # the order-preserving limit is the ring's
     assert not list(tmp_path.glob('*.png'))                 # the figures draw the ring's plane
 
@@ -50,6 +53,8 @@ def test_digits_benchmark_runs_every_method_once_per_seed(tmp_path):
     assert 'fd_sd' in next(x for x in m['summary'] if x['method'] == 'retrain')  # the reference has a spread too
     assert 'forget 3: UOT-Unlearn' not in r.stdout  # the goal line needs the data-free method
     assert 'of the pretrained samples' in r.stdout and 0 < m['rows'][0]['clf_agreement_generated'] <= 1
+    tilted = m['tilted_target']  # the objective's optimum as tau -> 0, under both judges
+    assert tilted['lam'] == 2.0 and 0 < tilted['3']['pul_forget_clf'] <= 100 and "forget 3: the objective's optimum" in r.stdout
     assert (tmp_path / 'tradeoff_forget3.png').stat().st_size > 0
 
 
