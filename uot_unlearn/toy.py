@@ -20,8 +20,8 @@ from .meanflow import MeanFlowMLP, OneStepGenerator, train_meanflow, meanflow_se
 from .classifier import MLPClassifier, train_classifier, accuracy, predict
 from .core import unlearn, classifier_guided, forget_nll, supported_kwargs
 from .discrete import discrete_unlearning, target_marginal, barycentric_map
-from .metrics import (class_shares, ideal_shares, total_variation, forgetting_metrics, plan_retain_stability, reweighted_pul,
-                                 w2_squared, support_threshold, in_support_rate, metrics_table)
+from .metrics import (class_shares, ideal_shares, total_variation, forgetting_metrics, plan_retain_stability,
+                                 reweighted_pul, w2_squared, support_threshold, in_support_rate, metrics_table)
 
 # %% ../nbs/08_toy.ipynb #5e002af3
 TOY_MEANFLOW = dict(
