@@ -14,8 +14,8 @@ import matplotlib; matplotlib.use('Agg')
 from uot_unlearn.digits import DigitsConfig, run_digits, format_table, save_figures
 from uot_unlearn.meanflow import check_setting_names
 from uot_unlearn.metrics import mean_over_seeds
-from uot_unlearn.core import DEFAULTS
-from uot_unlearn.utils import as_class_list, class_group_name
+from uot_unlearn.core import unlearn_settings
+from uot_unlearn.utils import class_group_name
 from uot_unlearn.cli import forget_run
 
 p = argparse.ArgumentParser()
@@ -48,8 +48,9 @@ for f in cfg.forget:
     if u and rt:
         print(f"forget {f}: UOT-Unlearn PUL {u['pul']:.2f} (>= 99), u-FD {u['fd']:.3f} = {u['fd'] / rt['fd']:.2f}x retrain "
               f"(<= 1.1), TV {u['tv_ideal']:.4f} (<= 0.05), time {u['time_vs_retrain']:.3f} of retrain (<= 0.10)")
-lam = cfg.unlearn_kwargs.get('lam', DEFAULTS['lam'])  # the lam that UOT-Unlearn ran with
-tilted = {class_group_name(f): res['evaluator'].tilted_target(as_class_list(f), lam) for f in cfg.forget}
+ran = unlearn_settings(cfg.unlearn_kwargs, 'lam', 'forget_cost')  # what UOT-Unlearn ran with
+lam = ran['lam']
+tilted = {class_group_name(f): res['evaluator'].tilted_target(f, **ran) for f in cfg.forget}
 for f, t in tilted.items():
     print(f"forget {f}: the objective's optimum as tau -> 0 (pretrained samples weighted by e^(-{lam:g} F)): "
           f"PUL {t['pul']:.2f} (evaluation clf), {t['pul_forget_clf']:.2f} (forget-cost clf)")

@@ -7,7 +7,7 @@ __all__ = ['FORGET_COSTS', 'DEFAULTS', 'TILT_KL', 'forget_probability', 'forget_
            'transport_cost', 'Standardize', 'potential_for', 'as_tuple', 'to_device', 'looks_like_probabilities',
            'check_classifier_output', 'check_forget_cost', 'check_target', 'potential_loss', 'UnlearnResult',
            'NonFiniteLoss', 'fit_unlearning', 'trainable_copy', 'trainable', 'resolve_tilt', 'unlearn',
-           'classifier_guided', 'supported_kwargs']
+           'unlearn_settings', 'classifier_guided', 'supported_kwargs']
 
 # %% ../nbs/06_core.ipynb #03e70135
 import copy, inspect, math
@@ -332,6 +332,11 @@ def unlearn(generator:nn.Module,     # any one-step generator, called as generat
                                 spread=scale * probe[0].numel(),  # the target's total variance: a scale-free R1
                                 weigh_target=weigh)
     return UnlearnResult(G, potential.eval(), history, cfg)
+
+def unlearn_settings(overrides:dict, *names) -> dict:
+    "The values of `names` that `unlearn(..., **overrides)` runs with: the overrides, else its defaults."
+    params = inspect.signature(unlearn).parameters
+    return {k: overrides.get(k, params[k].default) for k in names}
 
 # %% ../nbs/06_core.ipynb #3aea88bc
 def classifier_guided(generator:nn.Module, classifier, forget, *, sample_inputs=None, lam:float=DEFAULTS['lam'],

@@ -19,7 +19,7 @@ from .unet import unet
 from .meanflow import OneStepGenerator, train_meanflow, meanflow_settings
 from .classifier import train_classifier, accuracy, predict
 from .image_classifiers import ConvClassifier, PixelMLP, extract_features, noise_augment
-from .core import unlearn, classifier_guided, as_tuple, forget_nll
+from .core import unlearn, classifier_guided, as_tuple, make_forget_cost
 from .baselines import retrain, finetune, gradient_ascent, meanflow_native_loss
 from .metrics import class_shares, frechet_distance, forgetting_metrics, metrics_table, mean_over_seeds, reweighted_pul
 
@@ -156,10 +156,11 @@ class DigitsEvaluator:
                                           self.labels0_forget_clf, predict(self.forget_clf, x)))
         return row
 
-    def tilted_target(self, forget, lam:float) -> dict:
+    def tilted_target(self, forget, lam:float, forget_cost='nll') -> dict:
         "PUL under both judges of the objective's optimum as tau -> 0, data-free: the pretrained samples weighted by e^{-lam F}."
         forget = as_class_list(forget)
-        with torch.no_grad(): w = torch.exp(-lam * forget_nll(self.forget_clf(self.x0), forget))
+        F = make_forget_cost(forget_cost, self.forget_clf, forget)  # the forget cost `unlearn` was given
+        with torch.no_grad(): w = torch.exp(-lam * F(self.x0))
         return {'pul': reweighted_pul(self.labels0, w, forget), 'pul_forget_clf': reweighted_pul(self.labels0_forget_clf, w, forget)}
 
 # %% ../nbs/14_digits.ipynb #943a361a

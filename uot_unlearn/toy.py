@@ -8,7 +8,7 @@ __all__ = ['TOY_MEANFLOW', 'ToyConfig', 'mixture_key', 'pretrained_toy', 'ToyEva
            'order_preserving_stability', 'plot_frontier', 'save_figures']
 
 # %% ../nbs/08_toy.ipynb #e9bd9812
-import hashlib, inspect, time
+import hashlib, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
@@ -18,7 +18,7 @@ from .utils import atomic_save, set_seed, save_figure, settings_key, as_class_li
 from .toy_data import GaussianMixture, ring_mixture, sample_mixture, mixture_log_prob, BayesClassifier
 from .meanflow import MeanFlowMLP, OneStepGenerator, train_meanflow, meanflow_settings
 from .classifier import MLPClassifier, train_classifier, accuracy, predict
-from .core import unlearn, classifier_guided, forget_nll, supported_kwargs
+from .core import unlearn, classifier_guided, forget_nll, supported_kwargs, unlearn_settings
 from .discrete import discrete_unlearning, target_marginal, barycentric_map
 from .metrics import (class_shares, ideal_shares, total_variation, forgetting_metrics, plan_retain_stability,
                                  reweighted_pul, w2_squared, support_threshold, in_support_rate, metrics_table)
@@ -184,8 +184,7 @@ def pot_reference(G0, clf, forget, cfg:ToyConfig, mix, lam:float, tau:float, see
 # %% ../nbs/08_toy.ipynb #8418a38e
 def unlearn_weights(cfg:ToyConfig) -> dict:
     "The `lam` and `tau` that `unlearn` will use in this configuration (its defaults unless overridden)."
-    params = inspect.signature(unlearn).parameters
-    return {k: cfg.unlearn_kwargs.get(k, params[k].default) for k in ('lam', 'tau')}
+    return unlearn_settings(cfg.unlearn_kwargs, 'lam', 'tau')
 
 def run_toy(cfg:ToyConfig, cache_dir=None, progress:bool=True, seeds=None, mix:GaussianMixture|None=None) -> dict:
     "Pretrain (cached), then unlearn each class of `cfg.forget` with UOT-Unlearn and the ablation, once per seed; metrics for all."
