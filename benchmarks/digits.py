@@ -51,9 +51,11 @@ for f in cfg.forget:
 ran = unlearn_settings(cfg.unlearn_kwargs, 'lam', 'forget_cost')  # what UOT-Unlearn ran with
 lam = ran['lam']
 tilted = {class_group_name(f): res['evaluator'].tilted_target(f, **ran) for f in cfg.forget}
-for f, t in tilted.items():
-    print(f"forget {f}: the objective's optimum as tau -> 0 (pretrained samples weighted by e^(-{lam:g} F)): "
-          f"PUL {t['pul']:.2f} (evaluation clf), {t['pul_forget_clf']:.2f} (forget-cost clf)")
+for f, t in zip(cfg.forget, tilted.values()):
+    rt = next((r for r in summary if r['forget'] == f and r['method'] == 'retrain'), None)
+    ratio = f" = {t['fd'] / rt['fd']:.2f}x retrain" if rt else ''
+    print(f"forget {class_group_name(f)}: the objective's optimum as tau -> 0 (pretrained samples weighted by e^(-{lam:g} F)): "
+          f"PUL {t['pul']:.2f} (evaluation clf), {t['pul_forget_clf']:.2f} (forget-cost clf), u-FD {t['fd']:.3f}{ratio}")
 out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
 (out / 'metrics.json').write_text(json.dumps({'rows': rows, 'summary': summary, 'tilted_target': {'lam': lam, **tilted}, 'seeds': args.seeds, 'config': {k: v for k, v in vars(cfg).items()},
                                              'machine': platform.platform(), 'threads': torch.get_num_threads()}, indent=1, default=list))

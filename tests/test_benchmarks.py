@@ -11,7 +11,7 @@ def run(script, *args):
 
 
 def test_toy_benchmark_runs_seeds_and_reports_the_limit(tmp_path):
-    r = run('toy.py', '--forget', '2', '0,1', '--seeds', '0', '1', '--out', str(tmp_path), '--unlearn', '{"steps": 30}', '--w2-draws', '3')
+    r = run('toy.py', '--forget', '2', '0,1', '--seeds', '0', '1', '--out', str(tmp_path), '--unlearn', '{"steps": 30}', '--w2-draws', '3', '--pot-draws', '2')
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((tmp_path / 'metrics.json').read_text())
     runs = [x for x in m['rows'] if 'seed' in x and x['forget'] == 2]
@@ -19,7 +19,8 @@ def test_toy_benchmark_runs_seeds_and_reports_the_limit(tmp_path):
     assert all(x['retain_stability'] <= x['stability_limit'] + 0.05 for x in runs)  # the limit is a model: small slack
     ref = next(x for x in m['rows'] if x['method'] == 'POT reference' and x['forget'] == 2)  # the objective's optimum, scored too
     assert 0 < ref['pul'] <= 100 and 0 <= ref['tv_ideal'] <= 1 and 0 < ref['retain_stability'] <= 1 and 'stability_limit' in ref
-    assert 'POT reference      forget 2 (one plan): PUL' in r.stdout
+    assert ref['n_draws'] == 2 and 0 < ref['share_sd_max'] < 0.2  # the reference averages the draws asked for
+    assert 'POT reference      forget 2 (mean of 2 draws): PUL' in r.stdout
     pairs = [x for x in m['rows'] if 'seed' in x and x['forget'] == [0, 1]]  # 0 and 1 forgotten together, one run per seed and method
     assert len(pairs) == 4 and not any('stability_limit' in x for x in pairs)  # the limit is derived for one class
     assert (tmp_path / 'before_after_forget0+1.png').stat().st_size > 0
@@ -53,8 +54,10 @@ def test_digits_benchmark_runs_every_method_once_per_seed(tmp_path):
     assert 'fd_sd' in next(x for x in m['summary'] if x['method'] == 'retrain')  # the reference has a spread too
     assert 'forget 3: UOT-Unlearn' not in r.stdout  # the goal line needs the data-free method
     assert 'of the pretrained samples' in r.stdout and 0 < m['rows'][0]['clf_agreement_generated'] <= 1
-    tilted = m['tilted_target']  # the objective's optimum as tau -> 0, under both judges
+    tilted = m['tilted_target']  # the objective's optimum as tau -> 0, under both judges, and its u-FD against retraining's
     assert tilted['lam'] == 2.0 and 0 < tilted['3']['pul_forget_clf'] <= 100 and "forget 3: the objective's optimum" in r.stdout
+    fd_retrain = next(x for x in m['summary'] if x['method'] == 'retrain')['fd']
+    assert tilted['3']['fd'] > 0 and f"u-FD {tilted['3']['fd']:.3f} = {tilted['3']['fd'] / fd_retrain:.2f}x retrain" in r.stdout
     assert (tmp_path / 'tradeoff_forget3.png').stat().st_size > 0
 
 

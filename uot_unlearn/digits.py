@@ -157,11 +157,12 @@ class DigitsEvaluator:
         return row
 
     def tilted_target(self, forget, lam:float, forget_cost='nll') -> dict:
-        "PUL under both judges of the objective's optimum as tau -> 0, data-free: the pretrained samples weighted by e^{-lam F}."
+        "PUL under both judges, and u-FD, of the objective's optimum as tau -> 0, data-free: the pretrained samples weighted by e^{-lam F}."
         forget = as_class_list(forget)
         F = make_forget_cost(forget_cost, self.forget_clf, forget)  # the forget cost `unlearn` was given
         with torch.no_grad(): w = torch.exp(-lam * F(self.x0))
-        return {'pul': reweighted_pul(self.labels0, w, forget), 'pul_forget_clf': reweighted_pul(self.labels0_forget_clf, w, forget)}
+        return {'pul': reweighted_pul(self.labels0, w, forget), 'pul_forget_clf': reweighted_pul(self.labels0_forget_clf, w, forget),
+                'fd': frechet_distance(extract_features(self.eval_clf, self.x0), self.real_reference(forget), w)}
 
 # %% ../nbs/14_digits.ipynb #943a361a
 def run_method(method:str, pre:dict, forget, cfg:DigitsConfig, progress:bool=True, seed:int|None=None):

@@ -130,11 +130,15 @@ def _sqrtm_psd(S):
     w, V = torch.linalg.eigh(S)
     return (V * w.clamp(min=0).sqrt()) @ V.T
 
-def frechet_distance(feats1, feats2) -> float:
-    "Fréchet distance between Gaussian fits of two feature sets (N, D)."
+def frechet_distance(feats1, feats2, weights1=None) -> float:
+    "Fréchet distance between Gaussian fits of two feature sets (N, D); `weights1` weighs the first set's samples."
     f1, f2 = (torch.as_tensor(f, dtype=torch.float64).flatten(1) for f in (feats1, feats2))
-    m1, m2 = f1.mean(0), f2.mean(0)
-    s1, s2 = torch.cov(f1.T).reshape(f1.shape[1], -1), torch.cov(f2.T).reshape(f2.shape[1], -1)
+    w = torch.ones(len(f1), dtype=torch.float64) if weights1 is None else torch.as_tensor(weights1, dtype=torch.float64)
+    if w.shape != (len(f1),) or not bool((w >= 0).all()) or not w.sum() > 0:
+        raise ValueError(f"weights1 must be {len(f1)} non-negative numbers, one per sample of feats1, with a positive sum; "
+                         f"got shape {tuple(w.shape)}.")
+    m1, m2 = (w[:, None] * f1).sum(0) / w.sum(), f2.mean(0)
+    s1, s2 = torch.cov(f1.T, aweights=w).reshape(f1.shape[1], -1), torch.cov(f2.T).reshape(f2.shape[1], -1)
     r1 = _sqrtm_psd(s1)
     cross = _sqrtm_psd(r1 @ s2 @ r1)
     return float((m1 - m2).pow(2).sum() + s1.trace() + s2.trace() - 2 * cross.trace())
