@@ -45,7 +45,7 @@ def test_toy_benchmark_runs_on_a_mixture_the_defaults_were_not_tuned_on(tmp_path
 
 def test_digits_benchmark_runs_every_method_once_per_seed(tmp_path):
     r = run('digits.py', '--forget', '3', '--seeds', '0', '1', '--out', str(tmp_path),
-            '--config', '{"methods": ["UOT-Unlearn (data)", "retrain"]}')
+            '--config', '{"methods": ["UOT-Unlearn (data)", "retrain"]}', '--discrete-optimum')
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((tmp_path / 'metrics.json').read_text())
     assert [(x['method'], x['seed']) for x in m['rows'][1:]] == [('UOT-Unlearn (data)', 0), ('UOT-Unlearn (data)', 1), ('retrain', 0), ('retrain', 1)]
@@ -58,6 +58,8 @@ def test_digits_benchmark_runs_every_method_once_per_seed(tmp_path):
     assert tilted['lam'] == 2.0 and 0 < tilted['3']['pul_forget_clf'] <= 100 and "forget 3: the objective's optimum" in r.stdout
     fd_retrain = next(x for x in m['summary'] if x['method'] == 'retrain')['fd']
     assert tilted['3']['fd'] > 0 and f"u-FD {tilted['3']['fd']:.3f} = {tilted['3']['fd'] / fd_retrain:.2f}x retrain" in r.stdout
+    opt = m['discrete_optimum']  # the exact optimum at unlearn's tau, asked for with --discrete-optimum
+    assert opt['tau'] == 0.2 and 0 <= opt['3']['tv_ideal'] <= 1 and f"the objective's discrete optimum at tau 0.2: PUL {opt['3']['pul']:.2f}" in r.stdout
     assert (tmp_path / 'tradeoff_forget3.png').stat().st_size > 0
 
 

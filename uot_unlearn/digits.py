@@ -21,7 +21,8 @@ from .classifier import train_classifier, accuracy, predict
 from .image_classifiers import ConvClassifier, PixelMLP, extract_features, noise_augment
 from .core import unlearn, classifier_guided, as_tuple, make_forget_cost
 from .baselines import retrain, finetune, gradient_ascent, meanflow_native_loss
-from .metrics import class_shares, frechet_distance, forgetting_metrics, metrics_table, mean_over_seeds, reweighted_pul
+from .metrics import class_shares, frechet_distance, forgetting_metrics, metrics_table, mean_over_seeds, reweighted_pul, ideal_shares, total_variation
+from .discrete import discrete_unlearning, target_marginal
 
 # %% ../nbs/14_digits.ipynb #a6dee1bb
 METHODS = ('UOT-Unlearn', 'UOT-Unlearn (data)', 'retrain', 'finetune', 'gradient ascent', 'classifier-guided')
@@ -125,6 +126,7 @@ class DigitsEvaluator:
         self.real_features = extract_features(self.eval_clf, self.data.x_train)
         self.fd_real = frechet_distance(extract_features(self.eval_clf, self.data.x_held_out), self.real_features)
         self.x0 = self.samples(G0)
+        self.features0 = extract_features(self.eval_clf, self.x0)
         self.labels0, self.labels0_forget_clf = predict(self.eval_clf, self.x0), predict(self.forget_clf, self.x0)
         # how often the judges agree (one's accuracy against the other's labels): where they differ, PUL under one need not follow the other
         x_real = torch.cat([self.data.x_train, self.data.x_held_out])
@@ -162,7 +164,19 @@ class DigitsEvaluator:
         F = make_forget_cost(forget_cost, self.forget_clf, forget)  # the forget cost `unlearn` was given
         with torch.no_grad(): w = torch.exp(-lam * F(self.x0))
         return {'pul': reweighted_pul(self.labels0, w, forget), 'pul_forget_clf': reweighted_pul(self.labels0_forget_clf, w, forget),
-                'fd': frechet_distance(extract_features(self.eval_clf, self.x0), self.real_reference(forget), w)}
+                'fd': frechet_distance(self.features0, self.real_reference(forget), w)}
+
+    def discrete_optimum(self, forget, lam:float, tau:float, forget_cost='nll', reg:float=0.01) -> dict:
+        "PUL (evaluation clf), TV to the ideal shares and u-FD of the objective's discrete optimum at `tau`, data-free, on the pretrained samples."
+        forget = as_class_list(forget)
+        F = make_forget_cost(forget_cost, self.forget_clf, forget)
+        with torch.no_grad(): Fx = F(self.x0)
+        # the pretrained samples are both the source (where each input starts) and the target ν: the empirical problem
+        q = target_marginal(discrete_unlearning(self.x0, self.x0, Fx, lam=lam, tau=tau, reg=reg))
+        n = self.data.n_classes
+        return {'pul': reweighted_pul(self.labels0, q, forget),
+                'tv_ideal': total_variation(class_shares(self.labels0, n, q), ideal_shares(class_shares(self.labels0, n), forget)),
+                'fd': frechet_distance(self.features0, self.real_reference(forget), q)}
 
 # %% ../nbs/14_digits.ipynb #943a361a
 def run_method(method:str, pre:dict, forget, cfg:DigitsConfig, progress:bool=True, seed:int|None=None):

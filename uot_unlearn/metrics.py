@@ -41,10 +41,12 @@ def reweighted_pul(labels, # labels of the samples, one judge
     return 100.0 * float(1 - (w * is_f).sum() / w.sum() / is_f.mean())
 
 # %% ../nbs/07_metrics.ipynb #400dcfa3
-def class_shares(labels, n_classes:int):
-    "Share of each class among `labels`, shape (n_classes,)."
+def class_shares(labels, n_classes:int, weights=None):
+    "Share of each class among `labels`, shape (n_classes,); with `weights`, each label counts its weight (a plan's column sums, ...)."
     labels = torch.as_tensor(labels)
-    return torch.bincount(labels, minlength=n_classes).double() / max(len(labels), 1)
+    if weights is None: return torch.bincount(labels, minlength=n_classes).double() / max(len(labels), 1)
+    w = torch.as_tensor(weights, dtype=torch.float64)
+    return torch.bincount(labels, weights=w, minlength=n_classes) / w.sum()
 
 def ideal_shares(shares, forget):
     "The `shares` with the `forget` classes set to zero and the others renormalised."

@@ -174,7 +174,7 @@ def pot_reference(G0, clf, forget, cfg:ToyConfig, mix, lam:float, tau:float, see
     bayes = BayesClassifier(mix)
     src_labels, labels = predict(bayes, xs), predict(bayes, xt)
     q = target_marginal(P)
-    shares = torch.zeros(mix.n_classes, dtype=torch.float64).index_add_(0, labels, q) / q.sum()
+    shares = class_shares(labels, mix.n_classes, q)
     before = class_shares(labels, mix.n_classes)  # the target's own shares: judged against its own draw, not a second one
     f = as_class_list(forget)
     return {'shares': shares.tolist(), 'pul': reweighted_pul(labels, q, f),
