@@ -119,10 +119,11 @@ class DigitsEvaluator:
     def __init__(self, pre:dict, cfg:DigitsConfig):
         self.data, self.cfg = pre['data'], cfg
         self.eval_clf, self.forget_clf = pre['eval_classifier'], pre['forget_classifier']
-        G0 = pre['generator']
+        self.generator0 = G0 = pre['generator']
         with torch.random.fork_rng():
             torch.manual_seed(cfg.seed + 100)
             self.inputs = tuple(t.cpu() for t in as_tuple(G0.sample_inputs(cfg.n_eval)))
+            self.target_inputs = tuple(t.cpu() for t in as_tuple(G0.sample_inputs(cfg.n_eval)))  # an independent draw, for `discrete_optimum`
         self.real_features = extract_features(self.eval_clf, self.data.x_train)
         self.fd_real = frechet_distance(extract_features(self.eval_clf, self.data.x_held_out), self.real_features)
         self.x0 = self.samples(G0)
@@ -134,11 +135,11 @@ class DigitsEvaluator:
                           'generated': accuracy(self.forget_clf, self.x0, self.labels0)}
 
     @torch.no_grad()
-    def samples(self, G, batch_size:int=500):
-        "Samples of `G` on the fixed inputs, on the CPU."
-        dev = next(G.parameters()).device
-        n = len(self.inputs[0])
-        return torch.cat([G(*(t[i:i + batch_size].to(dev) for t in self.inputs)).cpu() for i in range(0, n, batch_size)])
+    def samples(self, G, inputs=None, batch_size:int=500):
+        "Samples of `G` on the fixed inputs (or on `inputs`), on the CPU."
+        dev, inputs = next(G.parameters()).device, self.inputs if inputs is None else inputs
+        n = len(inputs[0])
+        return torch.cat([G(*(t[i:i + batch_size].to(dev) for t in inputs)).cpu() for i in range(0, n, batch_size)])
 
     def real_reference(self, forget=None):
         "Evaluation features of the real training images, without the `forget` classes if given."
@@ -167,16 +168,17 @@ class DigitsEvaluator:
                 'fd': frechet_distance(self.features0, self.real_reference(forget), w)}
 
     def discrete_optimum(self, forget, lam:float, tau:float, forget_cost='nll', reg:float=0.01) -> dict:
-        "PUL (evaluation clf), TV to the ideal shares and u-FD of the objective's discrete optimum at `tau`, data-free, on the pretrained samples."
+        "PUL (evaluation clf), TV to the ideal shares and u-FD of the objective's discrete optimum at `tau`, data-free, on pretrained samples."
         forget = as_class_list(forget)
         F = make_forget_cost(forget_cost, self.forget_clf, forget)
-        with torch.no_grad(): Fx = F(self.x0)
-        # the pretrained samples are both the source (where each input starts) and the target ν: the empirical problem
-        q = target_marginal(discrete_unlearning(self.x0, self.x0, Fx, lam=lam, tau=tau, reg=reg))
-        n = self.data.n_classes
-        return {'pul': reweighted_pul(self.labels0, q, forget),
-                'tv_ideal': total_variation(class_shares(self.labels0, n, q), ideal_shares(class_shares(self.labels0, n), forget)),
-                'fd': frechet_distance(self.features0, self.real_reference(forget), q)}
+        xt = self.samples(self.generator0, self.target_inputs)  # the target ν: pretrained samples independent of the sources
+        with torch.no_grad(): Ft = F(xt)
+        # sources and targets from one draw would make a spikier plan (each retained point keeps itself), whose weighted FD is biased upwards
+        q = target_marginal(discrete_unlearning(self.x0, xt, Ft, lam=lam, tau=tau, reg=reg))
+        labels, n = predict(self.eval_clf, xt), self.data.n_classes
+        return {'pul': reweighted_pul(labels, q, forget),
+                'tv_ideal': total_variation(class_shares(labels, n, q), ideal_shares(class_shares(labels, n), forget)),
+                'fd': frechet_distance(extract_features(self.eval_clf, xt), self.real_reference(forget), q)}
 
 # %% ../nbs/14_digits.ipynb #943a361a
 def run_method(method:str, pre:dict, forget, cfg:DigitsConfig, progress:bool=True, seed:int|None=None):
