@@ -21,7 +21,7 @@ from .classifier import train_classifier, accuracy, predict
 from .image_classifiers import ConvClassifier, PixelMLP, extract_features, noise_augment
 from .core import unlearn, classifier_guided, as_tuple, make_forget_cost
 from .baselines import retrain, finetune, gradient_ascent, meanflow_native_loss
-from .metrics import class_shares, frechet_distance, forgetting_metrics, metrics_table, mean_over_seeds, reweighted_pul, ideal_shares, total_variation
+from .metrics import class_shares, frechet_distance, forgetting_metrics, metrics_table, mean_over_seeds, reweighted_pul, reweighted_forgetting
 from .discrete import discrete_unlearning, target_marginal
 
 # %% ../nbs/14_digits.ipynb #a6dee1bb
@@ -184,9 +184,8 @@ class DigitsEvaluator:
             xt = self.target_samples(d)
             with torch.no_grad(): Ft = F(xt)
             q = target_marginal(discrete_unlearning(self.x0, xt, Ft, lam=lam, tau=tau, reg=reg))
-            labels = predict(self.eval_clf, xt)
-            per_draw.append({'pul': reweighted_pul(labels, q, forget),
-                             'tv_ideal': total_variation(class_shares(labels, n, q), ideal_shares(class_shares(labels, n), forget)),
+            scores = reweighted_forgetting(predict(self.eval_clf, xt), q, forget, n)
+            per_draw.append({'pul': scores['pul'], 'tv_ideal': scores['tv_ideal'],
                              'fd': frechet_distance(extract_features(self.eval_clf, xt), self.real_reference(forget), q)})
         return {**{k: sum(r[k] for r in per_draw) / draws for k in per_draw[0]}, 'fd_draws': [r['fd'] for r in per_draw]}
 

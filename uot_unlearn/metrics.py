@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['count_forget', 'percentage_unlearning', 'reweighted_pul', 'class_shares', 'ideal_shares', 'total_variation',
-           'retain_stability', 'class_flow', 'plan_retain_stability', 'plot_class_flow', 'forgetting_metrics',
-           'w2_squared', 'frechet_distance', 'support_threshold', 'in_support_rate', 'metrics_table', 'mean_over_seeds']
+           'reweighted_forgetting', 'retain_stability', 'class_flow', 'plan_retain_stability', 'plot_class_flow',
+           'forgetting_metrics', 'w2_squared', 'frechet_distance', 'support_threshold', 'in_support_rate',
+           'metrics_table', 'mean_over_seeds']
 
 # %% ../nbs/07_metrics.ipynb #b92caab8
 import numpy as np
@@ -58,6 +59,13 @@ def ideal_shares(shares, forget):
 def total_variation(p, q) -> float:
     "Total variation distance between two discrete distributions: half the L1 distance."
     return 0.5 * float((torch.as_tensor(p, dtype=torch.float64) - torch.as_tensor(q, dtype=torch.float64)).abs().sum())
+
+# %% ../nbs/07_metrics.ipynb #3a7c51e1
+def reweighted_forgetting(labels, weights, forget, n_classes:int) -> dict:
+    "Class shares, PUL and TV to the ideal shares of a reweighted sample, against the same sample unweighted."
+    shares = class_shares(labels, n_classes, weights)
+    return {'shares': shares.tolist(), 'pul': reweighted_pul(labels, weights, forget),
+            'tv_ideal': total_variation(shares, ideal_shares(class_shares(labels, n_classes), forget))}
 
 # %% ../nbs/07_metrics.ipynb #19c6811d
 def retain_stability(labels_before, labels_after, forget) -> float:

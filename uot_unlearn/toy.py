@@ -21,7 +21,7 @@ from .classifier import MLPClassifier, train_classifier, accuracy, predict
 from .core import unlearn, classifier_guided, forget_nll, supported_kwargs, unlearn_settings
 from .discrete import discrete_unlearning, target_marginal, barycentric_map
 from .metrics import (class_shares, ideal_shares, total_variation, forgetting_metrics, plan_retain_stability,
-                                 reweighted_pul, w2_squared, support_threshold, in_support_rate, metrics_table)
+                                 reweighted_forgetting, w2_squared, support_threshold, in_support_rate, metrics_table)
 
 # %% ../nbs/08_toy.ipynb #5e002af3
 TOY_MEANFLOW = dict(
@@ -173,12 +173,9 @@ def pot_reference(G0, clf, forget, cfg:ToyConfig, mix, lam:float, tau:float, see
     P = discrete_unlearning(xs, xt, Fx, lam=lam, tau=tau, reg=cfg.pot_reg, rho=cfg.pot_rho)
     bayes = BayesClassifier(mix)
     src_labels, labels = predict(bayes, xs), predict(bayes, xt)
-    q = target_marginal(P)
-    shares = class_shares(labels, mix.n_classes, q)
-    before = class_shares(labels, mix.n_classes)  # the target's own shares: judged against its own draw, not a second one
     f = as_class_list(forget)
-    return {'shares': shares.tolist(), 'pul': reweighted_pul(labels, q, f),
-            'tv_ideal': total_variation(shares, ideal_shares(before, f)),
+    # judged against the target draw's own shares, not a second draw
+    return {**reweighted_forgetting(labels, target_marginal(P), f, mix.n_classes),
             'retain_stability': plan_retain_stability(P, src_labels, labels, f),
             'plan': P, 'source': xs, 'target': xt}
 
