@@ -35,7 +35,7 @@ p.add_argument('--seeds', type=int, nargs='+', default=[0], help='seeds of the u
 p.add_argument('--out', default='benchmarks/out/toy')
 p.add_argument('--cache-dir', default=None, help='reuse pretrained models (default: pretrain in this run, timed)')
 p.add_argument('--unlearn', default='{}', help='JSON of `unlearn` arguments that override its defaults, e.g. \'{"tau": 0.5}\'')
-p.add_argument('--pot-draws', type=int, default=5, help="draws of the POT reference averaged (about 20 s each; the pipeline's default is ToyConfig.pot_draws)")
+p.add_argument('--pot-draws', type=int, default=5, help="draws of the POT reference averaged (10-15 s each on 2 CPU cores; the pipeline's default is ToyConfig.pot_draws)")
 p.add_argument('--w2-draws', type=int, default=10, help='fresh draws averaged for the pretrained W2 and its floor (one draw is noisy)')
 p.add_argument('--small', action='store_true', help='the tiny configuration of the tests (seconds; its numbers mean nothing)')
 args = p.parse_args()
