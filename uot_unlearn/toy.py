@@ -9,7 +9,7 @@ __all__ = ['TOY_MEANFLOW', 'REFERENCE_METRICS', 'ToyConfig', 'mixture_key', 'pre
 
 # %% ../nbs/08_toy.ipynb #e9bd9812
 import hashlib, time
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import torch
