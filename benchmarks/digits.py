@@ -2,38 +2,34 @@
 
     python benchmarks/digits.py --forget 0 3 8 --seeds 0 1 2 --out benchmarks/out/digits
     python benchmarks/digits.py --forget 3,8 --out benchmarks/out/digits_pair   # 3 and 8 forgotten together
+    python benchmarks/digits.py --forget 3 --lam 4 --set conditional=true --out benchmarks/out/digits_lam4   # the dialect of `uot-unlearn digits`
 
 Pretrains in the same run (timed; pass --cache-dir to reuse), runs every method once per seed (retraining,
 the reference, too), prints the runs, their mean ± sd and the goal checks (on the means), writes
 metrics.json and the figures to --out.
 """
-import argparse, json, platform, time
+import argparse, json, platform, sys, time
 from pathlib import Path
 import torch
 import matplotlib; matplotlib.use('Agg')
 from uot_unlearn.digits import DigitsConfig, run_digits, format_table, save_figures
-from uot_unlearn.meanflow import check_setting_names
 from uot_unlearn.metrics import mean_over_seeds
-from uot_unlearn.core import unlearn_settings
 from uot_unlearn.utils import class_group_name
-from uot_unlearn.cli import forget_run
+from uot_unlearn.cli import add_dialect, config_changes, configured, config_record
 
-p = argparse.ArgumentParser()
-p.add_argument('--forget', type=forget_run, nargs='+', default=[0, 3, 8], help='digits to forget, one run each; 3,8 forgets both together')
+p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+add_dialect(p, "one run each (default: the configuration's, 0 3 8)", ('seed', 'device', 'methods'))
+p.set_defaults(command='digits')
+p.add_argument('--methods', nargs='+', default=None, help='methods to run (default: all)')
 p.add_argument('--out', default='benchmarks/out/digits')
 p.add_argument('--cache-dir', default=None, help='reuse pretrained models (default: pretrain in this run, timed)')
-p.add_argument('--seeds', type=int, nargs='+', default=[0], help='seeds of the unlearning runs (one row each)')
-p.add_argument('--device', default='cpu')
-p.add_argument('--config', default='{}', help='JSON of DigitsConfig fields to override, e.g. \'{"unlearn_steps": 200}\'')
+p.add_argument('--seeds', type=int, nargs='+', default=[0], help='seeds of the unlearning runs, one row each (--seed is the pretraining\'s)')
 p.add_argument('--discrete-optimum', type=int, nargs='?', const=3, default=0, metavar='DRAWS',
                help="also solve the objective's exact discrete optimum at unlearn's tau, averaged over DRAWS target draws (default 3; about 10 s per draw and forget run on 2 CPU cores)")
-p.add_argument('--small', action='store_true', help='the tiny configuration of the tests (about a minute; its numbers mean nothing)')
 args = p.parse_args()
 
-make = DigitsConfig.small if args.small else DigitsConfig
-changes = json.loads(args.config)
-check_setting_names(DigitsConfig, changes)  # a clear message, not a TypeError from the dataclass
-cfg = make(forget=tuple(args.forget), device=args.device, **changes)
+try: cfg = configured(DigitsConfig, {'device': 'cpu', **config_changes(args)}, small=args.small)
+except (ValueError, TypeError, FileNotFoundError) as e: sys.exit(f"benchmarks/digits.py: {e}")  # refused before any work
 t0 = time.perf_counter()
 res = run_digits(cfg, cache_dir=args.cache_dir, progress=False, seeds=args.seeds)
 rows = res['rows']
@@ -50,10 +46,9 @@ for f in cfg.forget:
     if u and rt:
         print(f"forget {f}: UOT-Unlearn PUL {u['pul']:.2f} (>= 99), u-FD {u['fd']:.3f} = {u['fd'] / rt['fd']:.2f}x retrain "
               f"(<= 1.1), TV {u['tv_ideal']:.4f} (<= 0.05), time {u['time_vs_retrain']:.3f} of retrain (<= 0.10)")
-ran = unlearn_settings(cfg.unlearn_kwargs, 'lam', 'forget_cost')  # what UOT-Unlearn ran with
-lam = ran['lam']
+ran = dict(lam=cfg.unlearn.lam, forget_cost=cfg.unlearn.forget_cost)  # what UOT-Unlearn ran with
+lam, tau = cfg.unlearn.lam, cfg.unlearn.tau
 tilted = {class_group_name(f): res['evaluator'].tilted_target(f, **ran) for f in cfg.forget}
-tau = unlearn_settings(cfg.unlearn_kwargs, 'tau')['tau']
 discrete = {class_group_name(f): res['evaluator'].discrete_optimum(f, tau=tau, draws=args.discrete_optimum, **ran)
             for f in cfg.forget} if args.discrete_optimum else {}
 
@@ -70,7 +65,7 @@ for f in cfg.forget:
         print(f"forget {name}: the objective's discrete optimum at tau {tau:g} (mean of {len(d['fd_draws'])} target draws): PUL {d['pul']:.2f} "
               f"(evaluation clf), TV {d['tv_ideal']:.4f}, u-FD {d['fd']:.3f}{vs_retrain(f, d['fd'])} (draws: {' / '.join(f'{v:.2f}' for v in d['fd_draws'])})")
 out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
-(out / 'metrics.json').write_text(json.dumps({'rows': rows, 'summary': summary, 'tilted_target': {'lam': lam, **tilted}, 'discrete_optimum': {'tau': tau, **discrete}, 'seeds': args.seeds, 'config': {k: v for k, v in vars(cfg).items()},
+(out / 'metrics.json').write_text(json.dumps({'rows': rows, 'summary': summary, 'tilted_target': {'lam': lam, **tilted}, 'discrete_optimum': {'tau': tau, **discrete}, 'seeds': args.seeds, 'config': config_record(cfg),
                                              'machine': platform.platform(), 'threads': torch.get_num_threads()}, indent=1, default=list))
 save_figures(res, out)
 print(f"total {time.perf_counter() - t0:.0f} s")

@@ -13,10 +13,10 @@ import torch
 import matplotlib; matplotlib.use('Agg')
 from uot_unlearn.images import load_digit_images, plot_image_grid
 from uot_unlearn.unet import unet, n_params
-from uot_unlearn.meanflow import meanflow_loss, train_meanflow, OneStepGenerator, sample_intervals
+from uot_unlearn.meanflow import meanflow_loss, train_meanflow, sample_intervals
 from uot_unlearn.image_classifiers import ConvClassifier
 from uot_unlearn.classifier import train_classifier, accuracy
-from uot_unlearn.core import unlearn, DEFAULTS
+from uot_unlearn.core import unlearn, UnlearnSettings
 
 p = argparse.ArgumentParser()
 p.add_argument('--preset', default='small')
@@ -103,12 +103,12 @@ clf = train_classifier(ConvClassifier(3, 10), x, y, steps=300, seed=0, device=de
 report['classifier_train_accuracy'] = accuracy(clf, x, y)
 if cuda: torch.cuda.reset_peak_memory_stats(dev)
 sync(); t0 = time.perf_counter()
-res = unlearn(G, clf, 0, steps=args.unlearn_steps, batch_size=DEFAULTS['batch_size'], seed=0, device=dev, progress=False)
+res = unlearn(G, clf, 0, steps=args.unlearn_steps, batch_size=UnlearnSettings.batch_size, seed=0, device=dev, progress=False)
 sync(); t_unlearn = time.perf_counter() - t0
-report.update(unlearn_steps_per_s=args.unlearn_steps / t_unlearn, unlearn_batch=DEFAULTS['batch_size'],
+report.update(unlearn_steps_per_s=args.unlearn_steps / t_unlearn, unlearn_batch=UnlearnSettings.batch_size,
               unlearn_peak_memory_gib=torch.cuda.max_memory_allocated(dev) / 2**30 if cuda else None,
-              unlearn_default_steps=DEFAULTS['steps'],
-              unlearn_projected_s_at_default_steps=DEFAULTS['steps'] * t_unlearn / args.unlearn_steps,
+              unlearn_default_steps=UnlearnSettings.steps,
+              unlearn_projected_s_at_default_steps=UnlearnSettings.steps * t_unlearn / args.unlearn_steps,
               unlearn_last_forget_share=res.history['forget_share'][-1])
 print(json.dumps(report, indent=1))
 (out / 'gpu_check.json').write_text(json.dumps(report, indent=1))

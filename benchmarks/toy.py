@@ -1,6 +1,7 @@
 """Toy benchmark (issue 2 §5): pretrained quality, then UOT-Unlearn and the ablation on several forget classes.
 
     python benchmarks/toy.py --forget 0 3 5 --seeds 0 1 2 --out benchmarks/out/toy
+    python benchmarks/toy.py --tau 0.5 --set unlearn.r1=1 --out benchmarks/out/toy_tau05   # the dialect of `uot-unlearn toy`
     python benchmarks/toy.py --mixture grid --out benchmarks/out/toy_grid   # a problem the defaults were not tuned on
     python benchmarks/toy.py --forget 0,1 0,4 --out benchmarks/out/toy_pairs   # two classes forgotten together, per run
 
@@ -8,14 +9,14 @@ Every unlearning run is repeated once per seed on the same pretrained models. Pr
 mean ± sd per method and class, the goal checks (on the means) and, for each run, the largest retain
 stability any order-preserving generator can have at that run's TV; writes metrics.json and figures to --out.
 """
-import argparse, dataclasses, json, platform, time
+import argparse, json, platform, time
 from pathlib import Path
 import torch
 import matplotlib; matplotlib.use('Agg')
 from uot_unlearn.toy import ToyConfig, run_toy, format_table, save_figures, order_preserving_stability, w2_to_mixture, mode_spread
 from uot_unlearn.metrics import mean_over_seeds, metrics_table
 from uot_unlearn.toy_data import GaussianMixture
-from uot_unlearn.cli import forget_run
+from uot_unlearn.cli import add_dialect, config_changes, configured
 
 # problems other than the chapter's ring, to measure `unlearn`'s defaults where they were not chosen:
 # a 3x3 grid at ten times the ring's scale, and six clusters in 16 dimensions; both with unequal weights
@@ -27,22 +28,20 @@ MIXTURES = {
 }
 DEFAULT_FORGET = {'ring': [0, 3, 5], 'grid': [0, 4, 7], 'blobs16': [0, 2, 5]}
 
-p = argparse.ArgumentParser()
+p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+add_dialect(p, 'one run each (default: 0 3 5 on the ring, 0 4 7 on the grid, 0 2 5 on blobs16)', ('seed',), device=False)
+p.set_defaults(command='toy')
 p.add_argument('--mixture', choices=['ring', *MIXTURES], default='ring', help="the data: the chapter's ring, or a problem the defaults were not tuned on")
-p.add_argument('--forget', type=forget_run, nargs='+', default=None,
-               help='forget classes, one run each; 0,1 forgets 0 and 1 together (default: 0 3 5 on the ring, 0 4 7 on the grid, 0 2 5 on blobs16)')
-p.add_argument('--seeds', type=int, nargs='+', default=[0], help='seeds of the unlearning runs (one row each)')
+p.add_argument('--seeds', type=int, nargs='+', default=[0], help='seeds of the unlearning runs, one row each (--seed is the pretraining\'s)')
 p.add_argument('--out', default='benchmarks/out/toy')
 p.add_argument('--cache-dir', default=None, help='reuse pretrained models (default: pretrain in this run, timed)')
-p.add_argument('--unlearn', default='{}', help='JSON of `unlearn` arguments that override its defaults, e.g. \'{"tau": 0.5}\'')
 p.add_argument('--pot-draws', type=int, default=5, help="draws of the POT reference averaged (10-15 s each on 2 CPU cores; the pipeline's default is ToyConfig.pot_draws)")
 p.add_argument('--w2-draws', type=int, default=10, help='fresh draws averaged for the pretrained W2 and its floor (one draw is noisy)')
-p.add_argument('--small', action='store_true', help='the tiny configuration of the tests (seconds; its numbers mean nothing)')
 args = p.parse_args()
 
 ring = args.mixture == 'ring'
-base = (ToyConfig.small if args.small else ToyConfig)(forget=tuple(args.forget or DEFAULT_FORGET[args.mixture]))
-cfg = dataclasses.replace(base, unlearn_kwargs={**base.unlearn_kwargs, **json.loads(args.unlearn)}, pot_draws=args.pot_draws)
+changes = {'forget': tuple(DEFAULT_FORGET[args.mixture]), 'pot_draws': args.pot_draws, **config_changes(args)}
+cfg = configured(ToyConfig, changes, small=args.small)
 t0 = time.perf_counter()
 res = run_toy(cfg, cache_dir=args.cache_dir, progress=False, seeds=args.seeds, mix=None if ring else MIXTURES[args.mixture]())
 rows = res['rows']

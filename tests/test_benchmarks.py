@@ -11,7 +11,7 @@ def run(script, *args):
 
 
 def test_toy_benchmark_runs_seeds_and_reports_the_limit(tmp_path):
-    r = run('toy.py', '--forget', '2', '0,1', '--seeds', '0', '1', '--out', str(tmp_path), '--unlearn', '{"steps": 30}', '--w2-draws', '3', '--pot-draws', '2')
+    r = run('toy.py', '--forget', '2', '0,1', '--seeds', '0', '1', '--out', str(tmp_path), '--steps', '30', '--w2-draws', '3', '--pot-draws', '2')
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((tmp_path / 'metrics.json').read_text())
     runs = [x for x in m['rows'] if 'seed' in x and x['forget'] == 2]
@@ -33,7 +33,7 @@ def test_toy_benchmark_runs_seeds_and_reports_the_limit(tmp_path):
 
 
 def test_toy_benchmark_runs_on_a_mixture_the_defaults_were_not_tuned_on(tmp_path):
-    r = run('toy.py', '--mixture', 'blobs16', '--forget', '1', '--out', str(tmp_path), '--unlearn', '{"steps": 20}', '--w2-draws', '2')
+    r = run('toy.py', '--mixture', 'blobs16', '--forget', '1', '--out', str(tmp_path), '--steps', '20', '--w2-draws', '2')
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((tmp_path / 'metrics.json').read_text())
     assert m['mixture'] == 'blobs16' and len(m['rows'][0]['shares']) == 6
@@ -45,7 +45,7 @@ def test_toy_benchmark_runs_on_a_mixture_the_defaults_were_not_tuned_on(tmp_path
 
 def test_digits_benchmark_runs_every_method_once_per_seed(tmp_path):
     r = run('digits.py', '--forget', '3', '--seeds', '0', '1', '--out', str(tmp_path),
-            '--config', '{"methods": ["UOT-Unlearn (data)", "retrain"]}', '--discrete-optimum')
+            '--methods', 'UOT-Unlearn (data)', 'retrain', '--discrete-optimum')
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((tmp_path / 'metrics.json').read_text())
     assert [(x['method'], x['seed']) for x in m['rows'][1:]] == [('UOT-Unlearn (data)', 0), ('UOT-Unlearn (data)', 1), ('retrain', 0), ('retrain', 1)]
@@ -65,7 +65,7 @@ def test_digits_benchmark_runs_every_method_once_per_seed(tmp_path):
 
 
 def test_digits_benchmark_points_a_misplaced_meanflow_setting_to_its_dict(tmp_path):
-    r = run('digits.py', '--out', str(tmp_path), '--config', '{"time_std": 1.0}')
+    r = run('digits.py', '--out', str(tmp_path), '--set', 'time_std=1.0')
     assert r.returncode != 0 and 'go in "meanflow"' in r.stderr, r.stderr[-2000:]
     assert not (tmp_path / 'metrics.json').exists()  # refused before any work
 

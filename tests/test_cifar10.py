@@ -1,6 +1,5 @@
 "The CIFAR-10 pipeline on a fabricated folder in the real pickle layout: every stage, resume, torchrun, and every missing-file error."
 import json, os, subprocess, sys
-from pathlib import Path
 import pytest
 import torch
 from uot_unlearn.cifar10 import write_fake_cifar10

@@ -3,7 +3,7 @@ import dataclasses
 import torch
 from uot_unlearn.digits import DigitsConfig, run_digits, pretrained_digits, DigitsEvaluator
 
-TINY = dict(pretrain_steps=10, pretrain_batch=16, classifier_steps=10, n_eval=200, unlearn_steps=3, unlearn_batch=16, device='cpu')
+TINY = dict(pretrain_steps=10, pretrain_batch=16, classifier_steps=10, n_eval=200, unlearn=dict(steps=3, batch_size=16, ema=0.95), device='cpu')
 
 
 def with_drawn_class(cfg, cache):

@@ -46,3 +46,21 @@ def test_readme_is_the_index_notebook():
 def test_notebook_runs(notebook):
     r = subprocess.run(['nbdev_test', '--path', f'nbs/{notebook}', '--do_print'], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+
+
+def test_no_notebook_imports_a_module_of_a_later_notebook():
+    "Reading order is import order: a notebook uses only what the notebooks before it (or itself) export."
+    import json, re
+    exported = {}  # module -> the notebook that exports it
+    for name in NBS:
+        cells = json.loads((ROOT / 'nbs' / name).read_text())['cells']
+        for c in cells:
+            m = re.match(r'#\|\s*default_exp\s+(\S+)', ''.join(c['source']))
+            if m: exported[m.group(1)] = name
+    late = []
+    for name in NBS:
+        source = '\n'.join(''.join(c['source']) for c in json.loads((ROOT / 'nbs' / name).read_text())['cells'] if c['cell_type'] == 'code')
+        for module in set(re.findall(r'uot_unlearn\.(\w+)', source)) | set(re.findall(r'from uot_unlearn import (\w+)', source)):
+            if module in exported and exported[module] > name:
+                late.append(f"{name} imports uot_unlearn.{module} of {exported[module]}")
+    assert not late, '; '.join(late)

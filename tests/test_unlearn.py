@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 from torch import nn
-from uot_unlearn.core import unlearn, classifier_guided, NonFiniteLoss
+from uot_unlearn.core import unlearn, classifier_guided, UnlearnSettings
+from uot_unlearn.training import NonFiniteLoss
 from uot_unlearn.toy_data import ring_mixture, BayesClassifier
 
 MIX = ring_mixture()
@@ -69,7 +70,9 @@ def test_data_based_target_and_divergences():
     target = torch.randn(100, 2) * 4
     for div in ['kl', 'chi2', 'softplus', 'linear']:
         res = run(target=target, divergence=div, forget_cost='prob', ema=0.9)
-        assert res.config['divergence'] == div and not res.config['data_free']
+        assert res.config['divergence'] == div and not res.config['data_free'] and res.settings.divergence == div
+        assert all(math.isfinite(v) for v in res.history['loss_v'] + res.history['loss_g'])
+        assert not torch.equal(params(res.generator), params(plain_generator()))  # the EMA of a generator that moved
 
 
 def test_ablation_has_no_potential():
@@ -91,12 +94,35 @@ def test_ablation_has_no_potential():
     (dict(classifier=lambda x: BAYES(x.detach())), 'No gradient flows'),
     (dict(forget_cost=lambda x: x.sum(1, keepdim=True)), r'one value per sample, shape \(256,\)'),
     (dict(forget_cost=lambda x: x[:, 0]), 'finite penalty >= 0'),
+    (dict(lam=-1), '`lam` is the weight of the forget cost'),
+    (dict(batch_size=0), '`batch_size` is the number of samples per step: an integer >= 1, got 0'),
+    (dict(lamb=3), r"Unknown setting\(s\) \['lamb'\]"),
 ])
 def test_bad_input_is_refused_clearly(kw, match):
     args = dict(forget=0, classifier=BAYES, sample_inputs=inputs)
     args.update(kw)
     with pytest.raises(ValueError, match=match):
         unlearn(plain_generator(), args.pop('classifier'), args.pop('forget'), steps=2, progress=False, **args)
+
+
+def test_a_class_name_is_refused_not_split_into_letters():
+    with pytest.raises(TypeError, match="a class index or a list of them.*'cat'"):
+        unlearn(plain_generator(), BAYES, 'cat', sample_inputs=inputs, steps=2, progress=False)
+
+
+def test_a_damaged_checkpoint_is_named(tmp_path):
+    ck = tmp_path / 'ck.pt'
+    ck.write_bytes(b'\x80\x02 half a pickle')
+    with pytest.raises(ValueError, match='ck.pt is not a readable checkpoint'):
+        run(steps=2, checkpoint=ck)
+    assert ck.read_bytes() == b'\x80\x02 half a pickle'  # nothing the user had is overwritten
+
+
+def test_settings_object_and_keywords_give_the_same_run():
+    a = run(steps=3, lam=3.0, seed=1)
+    b = unlearn(plain_generator(), BAYES, 0, UnlearnSettings(lam=3.0, steps=3, batch_size=32), sample_inputs=inputs,
+                seed=1, progress=False)
+    assert torch.equal(params(a.generator), params(b.generator)) and a.config == b.config
 
 
 def test_inputs_that_are_not_tensors_are_refused_clearly():
@@ -117,7 +143,7 @@ def test_non_finite_loss_stops_with_step_and_last_values():
     def cost(x):
         nan_after['n'] += 1
         return x.pow(2).sum(1) * (float('nan') if nan_after['n'] > 3 else 1.0)
-    with pytest.raises(NonFiniteLoss, match=r'Non-finite loss at step \d+.*Last finite values'):
+    with pytest.raises(NonFiniteLoss, match=r'unlearn, step \d+: Non-finite loss.*Last finite values'):
         run(forget_cost=cost, steps=10)
 
 

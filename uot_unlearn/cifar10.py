@@ -7,7 +7,7 @@ __all__ = ['CIFAR10_CLASSES', 'CIFAR10_URL', 'CIFAR10_FILES', 'cifar10_images', 
            'write_fake_cifar10']
 
 # %% ../nbs/16_cifar10.ipynb #59bc471d
-import os, pickle
+import pickle
 from pathlib import Path
 import numpy as np
 import torch

@@ -7,7 +7,7 @@ __all__ = ['UNLEARN_METHODS', 'EVAL_COLUMNS', 'CifarConfig', 'run_config', 'load
            'load_classifier', 'train_classifiers', 'unlearn_stage', 'evaluate', 'save_before_after']
 
 # %% ../nbs/19_cifar10_pipeline.ipynb #3f51162e
-import dataclasses, inspect, json, time
+import dataclasses, json, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
@@ -17,7 +17,7 @@ from .meanflow import OneStepGenerator, train_meanflow, meanflow_settings, check
 from .classifier import train_classifier, accuracy, predict
 from .image_classifiers import ResNet18, VGGClassifier, noise_augment
 from .cifar10 import CIFAR10_CLASSES, cifar10_images, random_hflip, random_crop
-from .core import unlearn, classifier_guided, supported_kwargs
+from .core import unlearn, classifier_guided, UnlearnSettings, as_settings
 from .distributed import is_main
 from .fid import fid_metric, random_features, real_statistics, generator_fid, generator_samples
 from .metrics import forgetting_metrics, metrics_table
@@ -50,7 +50,7 @@ class CifarConfig:
     classifier_noise: float = 0.25       # noise augmentation of the forget-cost classifier (`noise_augment`)
     forget: tuple = (0,)                 # classes to forget together (0: airplane)
     method: str = 'uot'                  # one of UNLEARN_METHODS: 'uot' (data-free), 'uot-data' (target: the training images), 'classifier-guided'
-    unlearn: dict = field(default_factory=dict)     # settings of `unlearn` other than its defaults
+    unlearn: UnlearnSettings = field(default_factory=UnlearnSettings)  # settings of `unlearn` (a dict in config.json)
     n_eval: int = 50_000                 # generated samples for FID/u-FID and PUL
     eval_batch: int = 500
     fid_weights: str|None = None         # Inception-v3 weights file (default: $UOT_UNLEARN_INCEPTION)
@@ -65,7 +65,9 @@ class CifarConfig:
                              unlearn=dict(steps=4, batch_size=16), n_eval=64, eval_batch=32,
                              stand_in_features=True), **kw})
 
-    def __post_init__(self): self.meanflow = meanflow_settings(self.meanflow)  # unknown names fail before any stage runs
+    def __post_init__(self):  # unknown names fail before any stage runs
+        self.meanflow = meanflow_settings(self.meanflow)
+        self.unlearn = as_settings(self.unlearn)
 
     @property
     def tag(self) -> str:
@@ -81,9 +83,6 @@ def _check_config(cfg:CifarConfig):
         raise ValueError(f"forget must name CIFAR-10 classes 0..9 ({', '.join(f'{i}: {n}' for i, n in enumerate(CIFAR10_CLASSES))}), got {list(cfg.forget)}.")
     if cfg.method not in UNLEARN_METHODS:
         raise ValueError(f"method must be one of {UNLEARN_METHODS}, got {cfg.method!r}.")
-    allowed = set(inspect.signature(unlearn).parameters) - {'generator', 'classifier', 'forget', 'device', 'seed', 'progress', 'checkpoint'}
-    if set(cfg.unlearn) - allowed:
-        raise ValueError(f"Unknown `unlearn` setting(s) {sorted(set(cfg.unlearn) - allowed)} in `unlearn`: use some of {sorted(allowed)}.")
 
 def run_config(run, changes:dict|None=None, base:CifarConfig|None=None) -> CifarConfig:
     "The run folder's configuration (or `base`, or the defaults) with `changes` applied; saved to `run/config.json`."
@@ -91,6 +90,8 @@ def run_config(run, changes:dict|None=None, base:CifarConfig|None=None) -> Cifar
     check_setting_names(CifarConfig, changes)
     path = run / 'config.json'
     saved = json.loads(path.read_text()) if path.exists() else dataclasses.asdict(base or CifarConfig())
+    if isinstance(changes.get('unlearn'), dict):  # change the named settings of `unlearn`, keep the others
+        changes['unlearn'] = {**saved.get('unlearn', {}), **changes['unlearn']}
     cfg = CifarConfig(**{**saved, **changes})
     cfg.forget = tuple(cfg.forget)
     _check_config(cfg)
@@ -174,11 +175,10 @@ def unlearn_stage(run, cfg:CifarConfig, device=None, progress:bool=True):
     run, dev = Path(run), default_device(device)
     G, clf = load_generator(run, cfg), load_classifier(run, cfg, 'forget')
     method = classifier_guided if cfg.method == 'classifier-guided' else unlearn
-    # the ablation has no potential: settings of the potential (lr_v, r1, ...) do not apply to it
-    kw = supported_kwargs(method, cfg.unlearn)
-    if cfg.method == 'uot-data': kw['target'] = _data(cfg)[0]  # every class: the same images pretraining used
+    # the ablation has no potential: it ignores the potential's settings (lr_v, r1, ...)
+    kw = {'target': _data(cfg)[0]} if cfg.method == 'uot-data' else {}  # every class: the same images pretraining used
     t0 = time.perf_counter()
-    result = method(G, clf, list(cfg.forget), device=dev, seed=cfg.seed, progress=progress,
+    result = method(G, clf, list(cfg.forget), cfg.unlearn, device=dev, seed=cfg.seed, progress=progress,
                     checkpoint=run / f'unlearn_{cfg.tag}_checkpoint.pt', **kw)
     if is_main():
         atomic_save(result.generator.state_dict(), run / f'unlearned_{cfg.tag}.pt')

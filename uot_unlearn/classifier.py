@@ -9,10 +9,8 @@ __all__ = ['MLPClassifier', 'train_classifier', 'accuracy', 'predict']
 import torch
 from torch import nn
 import torch.nn.functional as F
-from tqdm.auto import tqdm
-from .utils import (default_device, atomic_save, training_precision,
-                               load_checkpoint, training_state, restore_state)
-from .distributed import broadcast_parameters, all_reduce_gradients, is_main, seed_process
+from .distributed import broadcast_parameters
+from .training import start_process, descend, check_finite, run_steps, training_precision
 
 # %% ../nbs/04_classifier.ipynb #0462e844
 class MLPClassifier(nn.Module):
@@ -31,26 +29,21 @@ def train_classifier(model:nn.Module, x, y, steps:int=2000, batch_size:int=256, 
                      checkpoint=None, checkpoint_every:int=1000) -> nn.Module:
     "Train `model` with cross-entropy on `(x, y)` (each batch through `augment` if given); returns it in eval mode."
     if len(x) != len(y): raise ValueError(f"`x` has {len(x)} samples but `y` has {len(y)} labels.")
-    seed_process(seed)
-    dev = default_device(device)
+    dev = start_process(seed, device)
     model = model.to(dev).train()
-    broadcast_parameters(model)  # under torchrun: the same start on every rank, gradients averaged below
+    broadcast_parameters(model)  # under torchrun: the same start on every rank
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)  # plain Adam when weight_decay=0
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if cosine else None
-    cfg = dict(steps=steps, batch_size=batch_size, lr=lr, seed=seed, weight_decay=weight_decay, cosine=cosine)
-    modules, start = {'model': model, 'opt': opt, 'sched': sched}, 0
-    state = load_checkpoint(checkpoint, cfg) if checkpoint else None
-    if state is not None: restore_state(modules, state); start = state['step']
-    for step in tqdm(range(start, steps), disable=not (progress and is_main()), desc='classifier', initial=start, total=steps):
+    def step(i):
         idx = torch.randint(len(x), (batch_size,))
         xb = x[idx].to(dev)
         with training_precision(precision, dev): loss = F.cross_entropy(model(augment(xb) if augment else xb), y[idx].to(dev))
-        if not loss.isfinite(): raise FloatingPointError(f"Classifier loss became {loss.item()} at step {step}; lower `lr`.")
-        opt.zero_grad(set_to_none=True); loss.backward(); all_reduce_gradients(model); opt.step()
-        if sched is not None: sched.step()
-        if checkpoint and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
-            saved = training_state(modules)
-            if is_main(): atomic_save({**saved, 'step': step + 1, 'config': cfg}, checkpoint)
+        check_finite({'loss': loss.item()}, 'lower `lr`')
+        descend(loss, opt, model, sched)
+        return {'loss': loss.item()}
+    cfg = dict(steps=steps, batch_size=batch_size, lr=lr, seed=seed, weight_decay=weight_decay, cosine=cosine)
+    run_steps(step, steps, state={'model': model, 'opt': opt, 'sched': sched}, config=cfg, checkpoint=checkpoint,
+              checkpoint_every=checkpoint_every, progress=progress, desc='classifier')
     return model.eval()
 
 @torch.no_grad()

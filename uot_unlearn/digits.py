@@ -19,7 +19,7 @@ from .unet import unet
 from .meanflow import OneStepGenerator, train_meanflow, meanflow_settings
 from .classifier import train_classifier, accuracy, predict
 from .image_classifiers import ConvClassifier, PixelMLP, extract_features, noise_augment
-from .core import unlearn, classifier_guided, as_tuple, make_forget_cost
+from .core import unlearn, classifier_guided, as_tuple, make_forget_cost, UnlearnSettings, as_settings
 from .baselines import retrain, finetune, gradient_ascent, meanflow_native_loss
 from .metrics import class_shares, frechet_distance, forgetting_metrics, metrics_table, mean_over_seeds, reweighted_pul, reweighted_forgetting
 from .discrete import discrete_unlearning, target_marginal
@@ -47,11 +47,9 @@ class DigitsConfig:
     n_eval: int = 2000             # fixed inputs for the metrics
     forget: tuple = (0, 3, 8)      # one run per entry: a digit, or a tuple of digits forgotten together
     methods: tuple = METHODS
-    unlearn_steps: int = 120       # the budget every unlearning method gets (135 reached 10.5 % of retraining)
-    unlearn_batch: int = 64
-    unlearn_lr: float = 3e-4
-    # further settings of `unlearn` only; an EMA of the generator smooths the few noisy steps a short budget allows
-    unlearn_kwargs: dict = field(default_factory=lambda: dict(ema=0.95))
+    # `unlearn`'s settings; their steps, batch size and lr_g are the budget of every unlearning method (135 steps
+    # reached 10.5 % of retraining's time); an EMA of the generator smooths the few noisy steps a short budget allows
+    unlearn: UnlearnSettings = field(default_factory=lambda: UnlearnSettings(steps=120, batch_size=64, lr_g=3e-4, ema=0.95))
     device: str|None = None
     seed: int = 0
 
@@ -59,11 +57,12 @@ class DigitsConfig:
     def small(cls, **kw):
         "A configuration that runs end to end in about a minute on a CPU (tests, docs build)."
         return cls(**{**dict(pretrain_steps=150, pretrain_batch=32, classifier_steps=150, n_eval=300,
-                             forget=(3,), unlearn_steps=15, unlearn_batch=64), **kw})
+                             forget=(3,), unlearn=UnlearnSettings(steps=15, batch_size=64, ema=0.95)), **kw})
 
     def __post_init__(self):
         self.meanflow = meanflow_settings(self.meanflow, DIGITS_MEANFLOW)
         self.forget = forget_runs(self.forget)
+        self.unlearn = as_settings(self.unlearn)
 
     def pretrain_key(self) -> str:
         "A short hash of the settings that determine the pretrained models (the cache key)."
@@ -194,15 +193,15 @@ def run_method(method:str, pre:dict, forget, cfg:DigitsConfig, progress:bool=Tru
     "Unlearn `forget` (a digit or a list) from the pretrained generator with `method` (seed: `cfg.seed` unless given); returns an `UnlearnResult`."
     G0, data, fc = pre['generator'], pre['data'], pre['forget_classifier']
     seed = cfg.seed if seed is None else seed
-    common = dict(steps=cfg.unlearn_steps, batch_size=cfg.unlearn_batch, seed=seed, device=cfg.device, progress=progress)
+    s = cfg.unlearn
+    common = dict(seed=seed, device=cfg.device, progress=progress)
+    budget = dict(steps=s.steps, batch_size=s.batch_size, lr=s.lr_g, **common)  # the baselines get unlearn's budget
     native = partial(meanflow_native_loss, **cfg.meanflow)  # the data-based baselines train with the pretraining loss
-    if method == 'UOT-Unlearn': return unlearn(G0, fc, forget, lr_g=cfg.unlearn_lr, **{**common, **cfg.unlearn_kwargs})
-    if method == 'UOT-Unlearn (data)':
-        return unlearn(G0, fc, forget, lr_g=cfg.unlearn_lr, target=data.x_train, **{**common, **cfg.unlearn_kwargs})
-    if method == 'classifier-guided': return classifier_guided(G0, fc, forget, lr_g=cfg.unlearn_lr, **common)
-    if method == 'finetune': return finetune(G0, data.x_train, data.y_train, forget, loss=native, lr=cfg.unlearn_lr, **common)
-    if method == 'gradient ascent':
-        return gradient_ascent(G0, data.x_train, data.y_train, forget, loss=native, lr=cfg.unlearn_lr, **common)
+    if method == 'UOT-Unlearn': return unlearn(G0, fc, forget, s, **common)
+    if method == 'UOT-Unlearn (data)': return unlearn(G0, fc, forget, s, target=data.x_train, **common)
+    if method == 'classifier-guided': return classifier_guided(G0, fc, forget, s, ema=None, **common)  # measured without the EMA
+    if method == 'finetune': return finetune(G0, data.x_train, data.y_train, forget, loss=native, **budget)
+    if method == 'gradient ascent': return gradient_ascent(G0, data.x_train, data.y_train, forget, loss=native, **budget)
     if method == 'retrain':
         return retrain(G0, data.x_train, data.y_train, forget, steps=cfg.pretrain_steps, batch_size=cfg.pretrain_batch,
                        lr=cfg.pretrain_lr, ema_decay=cfg.ema_decay, seed=seed, device=cfg.device, progress=progress, **cfg.meanflow)

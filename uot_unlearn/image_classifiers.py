@@ -9,7 +9,6 @@ __all__ = ['BodyHead', 'ConvClassifier', 'PixelMLP', 'extract_features', 'noise_
 # %% ../nbs/12_image_classifiers.ipynb #c87c59d6
 import torch
 from torch import nn
-from .classifier import train_classifier, accuracy, predict
 
 # %% ../nbs/12_image_classifiers.ipynb #7a1d53b5
 class BodyHead(nn.Module):

@@ -7,13 +7,12 @@ __all__ = ['LOSS_SETTINGS', 'time_features', 'MeanFlowMLP', 'sample_intervals', 
            'meanflow_settings', 'check_setting_names', 'OneStepGenerator', 'train_meanflow']
 
 # %% ../nbs/03_meanflow.ipynb #12e279d1
-import copy, dataclasses, math, time
+import dataclasses
 import torch
 from torch import nn
-from tqdm.auto import tqdm
-from .utils import (ema_update, batch_sampler, default_device, atomic_save, training_precision,
-                               load_checkpoint, training_state, restore_state)
-from .distributed import broadcast_parameters, all_reduce_gradients, is_main, seed_process
+from .utils import batch_sampler
+from .distributed import broadcast_parameters
+from .training import start_process, descend, check_finite, EMA, run_steps, training_precision
 
 # %% ../nbs/03_meanflow.ipynb #76f90451
 def time_features(t, n_freq:int=4):
@@ -106,42 +105,40 @@ class OneStepGenerator(nn.Module):
         return (e, torch.randint(k, (n,), device=dev)) if k else e
 
 # %% ../nbs/03_meanflow.ipynb #4474235f
+def _labelled_batches(data, labels, device):
+    "`n -> (x, y)`: rows of `data` with their `labels`, or batches of `data` (any form `batch_sampler` takes) with `y = None`."
+    if labels is None:
+        draw = batch_sampler(data, device)
+        return lambda n: (draw(n), None)
+    if not isinstance(data, torch.Tensor): raise TypeError("With `labels`, `data` must be a tensor with one row per label.")
+    def draw_labelled(n):
+        idx = torch.randint(len(data), (n,))
+        return data[idx].to(device), labels[idx].to(device)
+    return draw_labelled
+
 def train_meanflow(net:nn.Module, data, steps:int=4000, batch_size:int=512, lr:float=1e-3,
                    ema_decay:float=0.999, labels=None, seed:int|None=None, device=None,
                    progress:bool=True, checkpoint=None, checkpoint_every:int=500, augment=None,
                    precision:str='fp32', compile:bool=False, **loss_kwargs):
     "Train `net` with the MeanFlow loss; returns the EMA generator and the history of the squared error."
-    seed_process(seed)                               # under torchrun each process draws its own batches
-    dev = default_device(device)
+    dev = start_process(seed, device)  # under torchrun each process draws its own batches ...
     net = net.to(dev).train()
-    broadcast_parameters(net)                        # ... from the same initial weights
-    ema = copy.deepcopy(net).requires_grad_(False)
+    broadcast_parameters(net)          # ... from the same initial weights
+    ema = EMA(net, ema_decay)
     loss_net = torch.compile(net) if compile else net  # shares its parameters with `net`
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps, eta_min=lr * 0.1)
-    if labels is not None and not isinstance(data, torch.Tensor):
-        raise TypeError("With `labels`, `data` must be a tensor with one row per label.")
-    draw_x = batch_sampler(data, dev) if labels is None else None
-    cfg = dict(steps=steps, batch_size=batch_size, lr=lr, ema_decay=ema_decay, seed=seed, conditional=labels is not None, **loss_kwargs)
-    modules, history, start = {'net': net, 'ema': ema, 'opt': opt, 'sched': sched}, [], 0
-    state = load_checkpoint(checkpoint, cfg) if checkpoint else None
-    if state is not None:
-        restore_state(modules, state); history, start = state['history'], state['step']
-    for step in tqdm(range(start, steps), disable=not (progress and is_main()), desc='MeanFlow', initial=start, total=steps):
-        if labels is None: x, y = draw_x(batch_size), None
-        else:
-            idx = torch.randint(len(data), (batch_size,))
-            x, y = data[idx].to(dev), labels[idx].to(dev)
+    draw, shape = _labelled_batches(data, labels, dev), []
+    def step(i):
+        x, y = draw(batch_size)
         if augment is not None: x = augment(x)
         with training_precision(precision, dev): loss, error = meanflow_loss(loss_net, x, y, return_error=True, **loss_kwargs)
-        if not loss.isfinite(): raise FloatingPointError(f"MeanFlow loss became {loss.item()} at step {step}; lower `lr`.")
-        opt.zero_grad(set_to_none=True); loss.backward()
-        all_reduce_gradients(net)  # the JVP bypasses DDP's hooks: average gradients explicitly (no-op on one process)
-        opt.step(); sched.step()
-        ema_update(ema, net, ema_decay)
-        history.append(error.item())
-        if checkpoint and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
-            state = training_state(modules)  # every rank takes part: it gathers each process's random state
-            if is_main(): atomic_save({**state, 'step': step + 1, 'config': cfg, 'history': history}, checkpoint)
-    shape = tuple((data if labels is not None else draw_x(1))[0].shape) if start >= steps else tuple(x.shape[1:])
-    return OneStepGenerator(ema.eval(), shape), history
+        check_finite({'loss': loss.item()}, 'lower `lr`')
+        descend(loss, opt, net, sched)
+        shape[:] = x.shape[1:]
+        return {'squared_error': error.item()}
+    cfg = dict(steps=steps, batch_size=batch_size, lr=lr, ema_decay=ema_decay, seed=seed, conditional=labels is not None, **loss_kwargs)
+    history = run_steps(step, steps, state={'net': net, 'opt': opt, 'sched': sched}, config=cfg, ema=ema, checkpoint=checkpoint,
+                        checkpoint_every=checkpoint_every, progress=progress, desc='MeanFlow')
+    if not shape: shape = draw(1)[0].shape[1:]  # nothing left to train: a finished checkpoint
+    return OneStepGenerator(ema.average.eval(), tuple(shape)), history.get('squared_error', [])

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['TOY_MEANFLOW', 'REFERENCE_METRICS', 'ToyConfig', 'mixture_key', 'pretrained_toy', 'ToyEvaluator', 'w2_to_mixture',
-           'mode_spread', 'pot_reference', 'mean_reference', 'unlearn_weights', 'run_toy', 'format_table',
-           'plot_before_after', 'plot_class_mass', 'order_preserving_stability', 'plot_frontier', 'save_figures']
+           'mode_spread', 'pot_reference', 'mean_reference', 'run_toy', 'format_table', 'plot_before_after',
+           'plot_class_mass', 'order_preserving_stability', 'plot_frontier', 'save_figures']
 
 # %% ../nbs/08_toy.ipynb #e9bd9812
 import hashlib, time
@@ -18,9 +18,9 @@ from .utils import atomic_save, set_seed, save_figure, settings_key, as_class_li
 from .toy_data import GaussianMixture, ring_mixture, sample_mixture, mixture_log_prob, BayesClassifier
 from .meanflow import MeanFlowMLP, OneStepGenerator, train_meanflow, meanflow_settings
 from .classifier import MLPClassifier, train_classifier, accuracy, predict
-from .core import unlearn, classifier_guided, forget_nll, supported_kwargs, unlearn_settings
-from .discrete import discrete_unlearning, target_marginal, barycentric_map
-from .metrics import (class_shares, ideal_shares, total_variation, forgetting_metrics, plan_retain_stability,
+from .core import unlearn, classifier_guided, forget_nll, UnlearnSettings, as_settings
+from .discrete import discrete_unlearning, target_marginal
+from .metrics import (class_shares, ideal_shares, forgetting_metrics, plan_retain_stability,
                                  reweighted_forgetting, w2_squared, support_threshold, in_support_rate, metrics_table)
 
 # %% ../nbs/08_toy.ipynb #5e002af3
@@ -49,18 +49,19 @@ class ToyConfig:
     pot_reg: float = 0.01
     pot_rho: float = 1.0
     forget: tuple = (0,)          # one run per entry: a class, or a tuple of classes forgotten together
-    unlearn_kwargs: dict = field(default_factory=dict)  # passed to `unlearn` and the ablation
+    unlearn: UnlearnSettings = field(default_factory=UnlearnSettings)  # of `unlearn` and the ablation (a dict from JSON)
     seed: int = 0
 
     @classmethod
     def small(cls, **kw):
         "A configuration that runs end to end in seconds (tests, docs build)."
         return cls(**{**dict(hidden=64, pretrain_steps=800, pretrain_batch=256, classifier_steps=300, n_eval=2000, n_w2=500,
-                             pot_n=300, pot_draws=2, unlearn_kwargs=dict(steps=60, batch_size=128)), **kw})
+                             pot_n=300, pot_draws=2, unlearn=UnlearnSettings(steps=60, batch_size=128)), **kw})
 
     def __post_init__(self):
         self.meanflow = meanflow_settings(self.meanflow, TOY_MEANFLOW)
         self.forget = forget_runs(self.forget)
+        self.unlearn = as_settings(self.unlearn)
 
     def pretrain_key(self) -> str:
         "A short hash of the settings that determine the pretrained models (the cache key)."
@@ -192,10 +193,6 @@ def mean_reference(refs:list, forget) -> dict:
     return row
 
 # %% ../nbs/08_toy.ipynb #8418a38e
-def unlearn_weights(cfg:ToyConfig) -> dict:
-    "The `lam` and `tau` that `unlearn` will use in this configuration (its defaults unless overridden)."
-    return unlearn_settings(cfg.unlearn_kwargs, 'lam', 'tau')
-
 def run_toy(cfg:ToyConfig, cache_dir=None, progress:bool=True, seeds=None, mix:GaussianMixture|None=None) -> dict:
     "Pretrain (cached), then unlearn each class of `cfg.forget` with UOT-Unlearn and the ablation, once per seed; metrics for all."
     seeds = [cfg.seed] if seeds is None else list(seeds)
@@ -207,13 +204,13 @@ def run_toy(cfg:ToyConfig, cache_dir=None, progress:bool=True, seeds=None, mix:G
     models = {}
     for f in cfg.forget:
         classes = as_class_list(f)
-        ref = mean_reference([pot_reference(G0, clf, classes, cfg, mix, **unlearn_weights(cfg), seed=cfg.seed + 11 + 1000 * d)
+        ref = mean_reference([pot_reference(G0, clf, classes, cfg, mix, lam=cfg.unlearn.lam, tau=cfg.unlearn.tau, seed=cfg.seed + 11 + 1000 * d)
                               for d in range(cfg.pot_draws)], f)  # draw 0 is the single draw of earlier runs
         rows.append(ref)
         for seed in seeds:
             for name, fn in [('UOT-Unlearn', unlearn), ('classifier-guided', classifier_guided)]:
                 t0 = time.perf_counter()
-                res = fn(G0, clf, classes, seed=seed, device='cpu', progress=progress, **supported_kwargs(fn, cfg.unlearn_kwargs))
+                res = fn(G0, clf, classes, cfg.unlearn, seed=seed, device='cpu', progress=progress)
                 row = {'method': name, 'forget': f, 'seed': seed, 'time_s': time.perf_counter() - t0, **ev(res.generator, classes)}
                 row['pot_share_gap'] = max(abs(a - b) for a, b in zip(row['shares'], ref['shares']))
                 rows.append(row)
