@@ -35,19 +35,19 @@ p.add_argument('--mixture', choices=['ring', *MIXTURES], default='ring', help="t
 p.add_argument('--seeds', type=int, nargs='+', default=[0], help='seeds of the unlearning runs, one row each (--seed is the pretraining\'s)')
 p.add_argument('--out', default='benchmarks/out/toy')
 p.add_argument('--cache-dir', default=None, help='reuse pretrained models (default: pretrain in this run, timed)')
-p.add_argument('--pot-draws', type=int, default=5, help="draws of the POT reference averaged (10-15 s each on 2 CPU cores; the pipeline's default is ToyConfig.pot_draws)")
+p.add_argument('--optimum-draws', type=int, default=5, help="draws of the discrete optimum averaged (10-15 s each on 2 CPU cores; the pipeline's default is ToyConfig.optimum_draws)")
 p.add_argument('--w2-draws', type=int, default=10, help='fresh draws averaged for the pretrained W2 and its floor (one draw is noisy)')
 args = p.parse_args()
 
 ring = args.mixture == 'ring'
-changes = {'forget': tuple(DEFAULT_FORGET[args.mixture]), 'pot_draws': args.pot_draws, **config_changes(args)}
+changes = {'forget': tuple(DEFAULT_FORGET[args.mixture]), 'optimum_draws': args.optimum_draws, **config_changes(args)}
 cfg = configured(ToyConfig, changes, small=args.small)
 t0 = time.perf_counter()
 res = run_toy(cfg, cache_dir=args.cache_dir, progress=False, seeds=args.seeds, mix=None if ring else MIXTURES[args.mixture]())
 rows = res['rows']
 pre = rows[0]
 runs = [r for r in rows if 'seed' in r]                    # the unlearning runs
-refs = [r for r in rows if r['method'] == 'POT reference']  # the objective's discrete optimum, averaged over draws, one per forget run
+refs = [r for r in rows if r['method'] == 'discrete optimum']  # the objective's discrete optimum, averaged over draws, one per forget run
 for r in runs:
     r['time_ratio'] = r['time_s'] / pre['time_s']
     r['in_support_drop'] = 100 * (pre['in_support'] - r['in_support'])
@@ -56,9 +56,9 @@ for r in runs + refs:
         r['stability_limit'] = order_preserving_stability(pre['shares'], r['forget'], r['tv_ideal'])
 print(format_table(rows))
 columns = ['method', 'forget', 'pul', 'tv_ideal', 'in_support_drop', 'retain_stability', *(['stability_limit'] if ring else []),
-           'w2', 'pot_share_gap', 'residual_off_support', 'time_ratio']
+           'w2', 'optimum_share_gap', 'residual_off_support', 'time_ratio']
 summary = mean_over_seeds(runs)
-print(f"\nmean ± sd over seeds {args.seeds} (the POT reference: mean over {cfg.pot_draws} draws per forget run):\n" + metrics_table(summary + refs, columns))
+print(f"\nmean ± sd over seeds {args.seeds} (the discrete optimum: mean over {cfg.optimum_draws} draws per forget run):\n" + metrics_table(summary + refs, columns))
 mix, G0 = res['mix'], res['G0']
 w2 = w2_to_mixture(lambda n: G0(G0.sample_inputs(n)), mix, cfg.n_w2, draws=args.w2_draws, seed=cfg.seed + 300)
 print(f"\npretrained: W2^2 {w2['w2']:.4f} ± {w2['w2_sd']:.4f} vs mixture-to-mixture {w2['floor']:.4f} ± {w2['floor_sd']:.4f} "
@@ -72,7 +72,7 @@ for r in summary:
     limit = f"; limit at this TV {r['stability_limit']:.4f}" if 'stability_limit' in r else ''
     print(f"{r['method']:18s} forget {r['forget']} (mean of {r['n_seeds']}): PUL {r['pul']:.2f} (>= 99.5), TV {r['tv_ideal']:.4f} (<= 0.03), "
           f"in-support drop {r['in_support_drop']:.2f} pt (<= 1), stability {r['retain_stability']:.4f} (>= 0.95{limit}), "
-          f"POT gap {r['pot_share_gap']:.4f} (<= 0.03), time ratio {r['time_ratio']:.3f} (<= 0.10)")
+          f"gap to the optimum's shares {r['optimum_share_gap']:.4f} (<= 0.03), time ratio {r['time_ratio']:.3f} (<= 0.10)")
 for r in refs:
     limit = f"; limit at this TV {r['stability_limit']:.4f}" if 'stability_limit' in r else ''
     print(f"{r['method']:18s} forget {r['forget']} (mean of {r['n_draws']} draws): PUL {r['pul']:.2f}, TV {r['tv_ideal']:.4f}, "

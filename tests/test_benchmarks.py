@@ -11,16 +11,16 @@ def run(script, *args):
 
 
 def test_toy_benchmark_runs_seeds_and_reports_the_limit(tmp_path):
-    r = run('toy.py', '--forget', '2', '0,1', '--seeds', '0', '1', '--out', str(tmp_path), '--steps', '30', '--w2-draws', '3', '--pot-draws', '2')
+    r = run('toy.py', '--forget', '2', '0,1', '--seeds', '0', '1', '--out', str(tmp_path), '--steps', '30', '--w2-draws', '3', '--optimum-draws', '2')
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((tmp_path / 'metrics.json').read_text())
     runs = [x for x in m['rows'] if 'seed' in x and x['forget'] == 2]
     assert sorted((x['method'], x['seed']) for x in runs) == sorted((n, s) for n in ['UOT-Unlearn', 'classifier-guided'] for s in [0, 1])
     assert all(x['retain_stability'] <= x['stability_limit'] + 0.05 for x in runs)  # the limit is a model: small slack
-    ref = next(x for x in m['rows'] if x['method'] == 'POT reference' and x['forget'] == 2)  # the objective's optimum, scored too
+    ref = next(x for x in m['rows'] if x['method'] == 'discrete optimum' and x['forget'] == 2)  # the objective's optimum, scored too
     assert 0 < ref['pul'] <= 100 and 0 <= ref['tv_ideal'] <= 1 and 0 < ref['retain_stability'] <= 1 and 'stability_limit' in ref
     assert ref['n_draws'] == 2 and 0 < ref['share_sd_max'] < 0.2  # the reference averages the draws asked for
-    assert 'POT reference      forget 2 (mean of 2 draws): PUL' in r.stdout
+    assert 'discrete optimum   forget 2 (mean of 2 draws): PUL' in r.stdout
     pairs = [x for x in m['rows'] if 'seed' in x and x['forget'] == [0, 1]]  # 0 and 1 forgotten together, one run per seed and method
     assert len(pairs) == 4 and not any('stability_limit' in x for x in pairs)  # the limit is derived for one class
     assert (tmp_path / 'before_after_forget0+1.png').stat().st_size > 0
@@ -38,7 +38,7 @@ def test_toy_benchmark_runs_on_a_mixture_the_defaults_were_not_tuned_on(tmp_path
     m = json.loads((tmp_path / 'metrics.json').read_text())
     assert m['mixture'] == 'blobs16' and len(m['rows'][0]['shares']) == 6
     runs = [x for x in m['rows'] if 'pul' in x]
-    assert [x['method'] for x in runs] == ['POT reference', 'UOT-Unlearn', 'classifier-guided'] and all(x['forget'] == 1 for x in runs)
+    assert [x['method'] for x in runs] == ['discrete optimum', 'UOT-Unlearn', 'classifier-guided'] and all(x['forget'] == 1 for x in runs)
     assert all('stability_limit' not in x for x in runs)  # the order-preserving limit is the ring's
     assert not list(tmp_path.glob('*.png'))                 # the figures draw the ring's plane
 

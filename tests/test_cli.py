@@ -13,7 +13,7 @@ def test_toy_small_writes_table_metrics_and_figures_and_reuses_cache(tmp_path):
     assert r.returncode == 0, r.stderr
     assert 'UOT-Unlearn' in r.stdout and 'classifier-guided' in r.stdout
     rows = json.loads((out / 'metrics.json').read_text())['rows']
-    assert {r['method'] for r in rows} == {'pretrained', 'POT reference', 'UOT-Unlearn', 'classifier-guided'}
+    assert {r['method'] for r in rows} == {'pretrained', 'discrete optimum', 'UOT-Unlearn', 'classifier-guided'}
     assert (out / 'before_after_forget2.png').stat().st_size > 0 and (out / 'class_mass_forget2.png').exists()
     cached = list(cache.glob('toy-*.pt'))
     assert len(cached) == 1
@@ -42,15 +42,29 @@ def test_no_command_shows_usage():
     assert r.returncode == 2 and 'usage: uot-unlearn' in r.stderr
 
 
-def test_digits_small_runs_every_method_and_writes_figures(tmp_path):
+def test_digits_small_takes_the_dialect_and_writes_settings_metrics_and_figures(tmp_path):
+    "The digits notebook runs every method on the small configuration; here the command line's own work: flags, records, files."
     out, cache = tmp_path / 'out', tmp_path / 'cache'
-    r = cli('digits', '--small', '--quiet', '--forget', '5', '--device', 'cpu', '--out', str(out), '--cache-dir', str(cache))
+    r = cli('digits', '--small', '--quiet', '--forget', '5', '--device', 'cpu', '--out', str(out), '--cache-dir', str(cache),
+            '--methods', 'UOT-Unlearn', 'classifier-guided', '--lam', '3', '--steps', '10',
+            '--set', 'unlearn.r1=0.05', 'n_eval=200', 'pretrain_steps=40', 'classifier_steps=40')
     assert r.returncode == 0, r.stderr
-    rows = json.loads((out / 'metrics.json').read_text())['rows']
-    assert [r['method'] for r in rows] == ['pretrained', 'UOT-Unlearn', 'UOT-Unlearn (data)', 'retrain', 'finetune', 'gradient ascent', 'classifier-guided']
+    m = json.loads((out / 'metrics.json').read_text())
+    rows, config = m['rows'], m['config']
+    assert [r['method'] for r in rows] == ['pretrained', 'UOT-Unlearn', 'classifier-guided']
     assert all(0 <= r['pul'] <= 100 for r in rows[1:])
+    assert (config['n_eval'], config['forget'], config['methods']) == (200, [5], ['UOT-Unlearn', 'classifier-guided'])
+    u = config['unlearn']  # the settings the run used: the flags over the small configuration's
+    assert (u['lam'], u['steps'], u['r1'], u['batch_size'], u['ema']) == (3.0, 10, 0.05, 64, 0.95)
     for name in ['tradeoff', 'forgotten_inputs', 'samples']: assert (out / f'{name}_forget5.png').stat().st_size > 0
     assert len(list(cache.glob('digits-*.pt'))) == 1
+
+
+def test_bad_settings_are_one_clear_line(tmp_path):
+    r = cli('toy', '--small', '--lam', '-1', '--out', str(tmp_path))
+    assert r.returncode != 0 and r.stderr.strip().startswith('uot-unlearn toy: `lam` is the weight of the forget cost'), r.stderr
+    r = cli('toy', '--small', '--set', 'unlearn.lamb=2', '--out', str(tmp_path))
+    assert r.returncode != 0 and "Unknown setting(s) ['lamb'] of `unlearn`" in r.stderr and 'Traceback' not in r.stderr
 
 
 def test_digits_bad_arguments_are_clear_errors(tmp_path):

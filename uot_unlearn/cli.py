@@ -93,7 +93,7 @@ def cifar10_main(args):
     rank, world, dev = setup_distributed()
     device, progress, main = args.device or dev, not args.quiet, is_main()  # `main` outlives the process group
     try:
-        base = cp.CifarConfig.tiny() if args.tiny else None
+        base = cp.CifarConfig.tiny() if args.small else None  # --small, also spelt --tiny
         if is_main(): cfg = cp.run_config(args.run, config_changes(args), base)
         if world > 1: dist.barrier()
         if not is_main(): cfg = cp.run_config(args.run)  # what rank 0 wrote

@@ -21,8 +21,8 @@ from .classifier import train_classifier, accuracy, predict
 from .image_classifiers import ConvClassifier, PixelMLP, extract_features, noise_augment
 from .core import unlearn, classifier_guided, as_tuple, make_forget_cost, UnlearnSettings, as_settings
 from .baselines import retrain, finetune, gradient_ascent, meanflow_native_loss
-from .metrics import class_shares, frechet_distance, forgetting_metrics, metrics_table, mean_over_seeds, reweighted_pul, reweighted_forgetting
-from .discrete import discrete_unlearning, target_marginal
+from .metrics import class_shares, frechet_distance, forgetting_metrics, metrics_table, mean_over_seeds, reweighted_pul, plan_forgetting, mean_over_draws
+from .discrete import discrete_optimum
 
 # %% ../nbs/14_digits.ipynb #a6dee1bb
 METHODS = ('UOT-Unlearn', 'UOT-Unlearn (data)', 'retrain', 'finetune', 'gradient ascent', 'classifier-guided')
@@ -179,14 +179,13 @@ class DigitsEvaluator:
         F = make_forget_cost(forget_cost, self.forget_clf, forget)
         per_draw = []
         for d in range(draws):
-            # one draw as both sources and targets gave digit 3 a u-FD of 19.9, independent targets 13.8-14.7 (RESULTS.md)
+            # one draw as both sources and targets gave digit 3 a u-FD of 19.9, independent targets 13.8-14.7
             xt = self.target_samples(d)
             with torch.no_grad(): Ft = F(xt)
-            q = target_marginal(discrete_unlearning(self.x0, xt, Ft, lam=lam, tau=tau, reg=reg))
-            scores = reweighted_forgetting(predict(self.eval_clf, xt), q, forget, n)
-            per_draw.append({'pul': scores['pul'], 'tv_ideal': scores['tv_ideal'],
-                             'fd': frechet_distance(extract_features(self.eval_clf, xt), self.real_reference(forget), q)})
-        return {**{k: sum(r[k] for r in per_draw) / draws for k in per_draw[0]}, 'fd_draws': [r['fd'] for r in per_draw]}
+            P = discrete_optimum(self.x0, xt, Ft, lam=lam, tau=tau, reg=reg)
+            scores = plan_forgetting(P, self.labels0, predict(self.eval_clf, xt), forget, n)
+            per_draw.append({**scores, 'fd': frechet_distance(extract_features(self.eval_clf, xt), self.real_reference(forget), P.sum(0))})
+        return mean_over_draws(per_draw)
 
 # %% ../nbs/14_digits.ipynb #943a361a
 def run_method(method:str, pre:dict, forget, cfg:DigitsConfig, progress:bool=True, seed:int|None=None):

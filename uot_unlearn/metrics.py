@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['count_forget', 'percentage_unlearning', 'reweighted_pul', 'class_shares', 'ideal_shares', 'total_variation',
-           'reweighted_forgetting', 'retain_stability', 'class_flow', 'plan_retain_stability', 'plot_class_flow',
-           'forgetting_metrics', 'w2_squared', 'frechet_distance', 'support_threshold', 'in_support_rate',
-           'metrics_table', 'mean_over_seeds']
+           'reweighted_forgetting', 'retain_stability', 'class_flow', 'plan_retain_stability', 'plan_forgetting',
+           'plot_class_flow', 'forgetting_metrics', 'w2_squared', 'frechet_distance', 'support_threshold',
+           'in_support_rate', 'metrics_table', 'mean_over_seeds', 'mean_over_draws']
 
 # %% ../nbs/07_metrics.ipynb #b92caab8
 import numpy as np
@@ -102,6 +102,13 @@ def plan_retain_stability(plan, # (n, m) transport plan, rows: sources, columns:
     same = (src[kept, None] == tgt[None, :]).double()
     return float(((P[kept] * same).sum(1) / P[kept].sum(1)).mean())
 
+# %% ../nbs/07_metrics.ipynb #1b7df720
+def plan_forgetting(plan, source_labels, target_labels, forget, n_classes:int) -> dict:
+    "Class shares, PUL, TV to the ideal shares and retain stability of a transport plan (rows: sources, columns: targets)."
+    P = torch.as_tensor(plan, dtype=torch.float64)
+    return {**reweighted_forgetting(target_labels, P.sum(0), forget, n_classes),
+            'retain_stability': plan_retain_stability(P, source_labels, target_labels, forget)}
+
 # %% ../nbs/07_metrics.ipynb #7c1f0a25
 def plot_class_flow(flow, forget, ax=None):
     "The class flow as a matrix image; the `forget` classes' labels in red."
@@ -193,3 +200,16 @@ def mean_over_seeds(rows, keys=('method', 'forget')) -> list:
             if len(vals) > 1: row[f'{c}_sd'] = float(vals.std())
         out.append(row)
     return out
+
+# %% ../nbs/07_metrics.ipynb #8de712b0
+def mean_over_draws(draws:list) -> dict:
+    "Scores of several draws averaged: numbers and lists of numbers (entry by entry), with `n_draws`, `<name>_draws` and `share_sd_max`."
+    if not draws: raise ValueError("mean_over_draws needs the scores of at least one draw.")
+    row = {'n_draws': len(draws)}
+    for k, v in draws[0].items():
+        if isinstance(v, bool) or not isinstance(v, (int, float, list)): continue  # tensors (plans, samples) are not averaged
+        values = torch.tensor([d[k] for d in draws], dtype=torch.float64)
+        row[k] = values.mean(0).tolist()
+        if not isinstance(v, list): row[f'{k}_draws'] = values.tolist()
+    if 'shares' in row: row['share_sd_max'] = torch.tensor([d['shares'] for d in draws], dtype=torch.float64).std(0).max().item() if len(draws) > 1 else 0.
+    return row
