@@ -9,17 +9,23 @@ def cli(*args, **kw):
 
 def test_toy_small_writes_table_metrics_and_figures_and_reuses_cache(tmp_path):
     out, cache = tmp_path / 'out', tmp_path / 'cache'
-    r = cli('toy', '--small', '--quiet', '--forget', '2', '--out', str(out), '--cache-dir', str(cache))
+    r = cli('toy', '--small', '--quiet', '--forget', '2', '--out', str(out), '--cache-dir', str(cache), '--set', 'pretrain_steps=300')
     assert r.returncode == 0, r.stderr
     assert 'UOT-Unlearn' in r.stdout and 'classifier-guided' in r.stdout
-    rows = json.loads((out / 'metrics.json').read_text())['rows']
+    m = json.loads((out / 'metrics.json').read_text())
+    rows = m['rows']
     assert {r['method'] for r in rows} == {'pretrained', 'discrete optimum', 'UOT-Unlearn', 'classifier-guided'}
+    uot = next(r for r in m['runs'] if r['method'] == 'UOT-Unlearn')  # a run: what ran, with which settings, its files
+    assert uot['forget'] == 2 and uot['settings']['forget'] == [2] and uot['settings']['lam'] == 2.0
+    assert uot['metrics']['pul'] == next(r for r in rows if r['method'] == 'UOT-Unlearn')['pul']
+    assert all((out / f).exists() for f in uot['files'].values()) and 'before_after' in uot['files']
     assert (out / 'before_after_forget2.png').stat().st_size > 0 and (out / 'class_mass_forget2.png').exists()
     cached = list(cache.glob('toy-*.pt'))
     assert len(cached) == 1
     stamp = cached[0].stat().st_mtime_ns
     # a second run, forgetting classes 0 and 1 together, reuses the cached models
-    r2 = cli('toy', '--small', '--quiet', '--forget', '0,1', '--out', str(out), '--cache-dir', str(cache), '--steps', '5')
+    r2 = cli('toy', '--small', '--quiet', '--forget', '0,1', '--out', str(out), '--cache-dir', str(cache), '--steps', '5',
+             '--set', 'pretrain_steps=300')
     assert r2.returncode == 0, r2.stderr
     assert cached[0].stat().st_mtime_ns == stamp        # the cached models were reused, not retrained
     rows = json.loads((out / 'metrics.json').read_text())['rows']

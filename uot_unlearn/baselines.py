@@ -9,12 +9,12 @@ __all__ = ['meanflow_native_loss', 'reinitialize', 'retrain', 'finetune', 'gradi
 import copy
 import torch
 from torch import nn
-from .utils import set_seed, default_device, as_class_list
+from .utils import set_seed, default_device, as_class_list, to_device
 from .distributed import broadcast_parameters
 from .training import start_process, descend, check_finite, run_steps
 from .meanflow import meanflow_loss, train_meanflow, OneStepGenerator
 from .images import retained_data, check_same_size
-from .core import UnlearnResult, UnlearnSettings, classifier_guided, to_device, trainable_copy, trainable
+from .core import UnlearnResult, UnlearnSettings, classifier_guided, trainable_copy, trainable
 
 _all_ = ['classifier_guided']  # the ablation is a baseline too: importable from here
 

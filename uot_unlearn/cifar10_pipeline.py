@@ -7,18 +7,19 @@ __all__ = ['UNLEARN_METHODS', 'EVAL_COLUMNS', 'CifarConfig', 'run_config', 'load
            'load_classifier', 'train_classifiers', 'unlearn_stage', 'evaluate', 'save_before_after']
 
 # %% ../nbs/19_cifar10_pipeline.ipynb #3f51162e
-import dataclasses, json, time
+import json, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
 from .utils import set_seed, atomic_save, atomic_write_text, default_device, save_figure
 from .unet import unet
-from .meanflow import OneStepGenerator, train_meanflow, meanflow_settings, check_setting_names
+from .meanflow import OneStepGenerator, train_meanflow, meanflow_settings
 from .classifier import train_classifier, accuracy, predict
 from .image_classifiers import ResNet18, VGGClassifier, noise_augment
 from .cifar10 import CIFAR10_CLASSES, cifar10_images, random_hflip, random_crop
 from .core import unlearn, classifier_guided, UnlearnSettings, as_settings
 from .distributed import is_main
+from . import run_folder
 from .fid import fid_metric, random_features, real_statistics, generator_fid, generator_samples
 from .metrics import forgetting_metrics, metrics_table
 from .images import plot_image_grid
@@ -68,6 +69,7 @@ class CifarConfig:
     def __post_init__(self):  # unknown names fail before any stage runs
         self.meanflow = meanflow_settings(self.meanflow)
         self.unlearn = as_settings(self.unlearn)
+        self.forget = tuple(self.forget)  # JSON gives a list
 
     @property
     def tag(self) -> str:
@@ -86,17 +88,7 @@ def _check_config(cfg:CifarConfig):
 
 def run_config(run, changes:dict|None=None, base:CifarConfig|None=None) -> CifarConfig:
     "The run folder's configuration (or `base`, or the defaults) with `changes` applied; saved to `run/config.json`."
-    run, changes = Path(run), dict(changes or {})
-    check_setting_names(CifarConfig, changes)
-    path = run / 'config.json'
-    saved = json.loads(path.read_text()) if path.exists() else dataclasses.asdict(base or CifarConfig())
-    if isinstance(changes.get('unlearn'), dict):  # change the named settings of `unlearn`, keep the others
-        changes['unlearn'] = {**saved.get('unlearn', {}), **changes['unlearn']}
-    cfg = CifarConfig(**{**saved, **changes})
-    cfg.forget = tuple(cfg.forget)
-    _check_config(cfg)
-    if is_main(): atomic_write_text(path, json.dumps(dataclasses.asdict(cfg), indent=1))
-    return cfg
+    return run_folder.run_config(run, CifarConfig, changes, base, check=_check_config)
 
 # %% ../nbs/19_cifar10_pipeline.ipynb #08d5210e
 def _data(cfg:CifarConfig, train:bool=True):
@@ -106,16 +98,10 @@ def _network(cfg:CifarConfig, seed:int|None=None):
     set_seed(seed)  # the same seed, the same initial weights (and so the same run)
     return unet(cfg.unet_preset, channels=3, size=32, n_classes=10 if cfg.conditional else None, **cfg.unet)
 
-def _need(path:Path, stage:str) -> Path:
-    "`path`, or a clear error naming the stage that writes it."
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist: run `uot-unlearn cifar10 {stage} --run-dir {path.parent}` first.")
-    return path
-
 def load_generator(run, cfg:CifarConfig, name:str='generator.pt') -> OneStepGenerator:
     "A generator saved in the run folder (the pretrained one by default)."
     G = OneStepGenerator(_network(cfg), (3, 32, 32))
-    G.load_state_dict(torch.load(_need(Path(run) / name, 'pretrain' if name == 'generator.pt' else 'unlearn'), map_location='cpu'))
+    G.load_state_dict(run_folder.load_state(Path(run) / name, 'pretrain' if name == 'generator.pt' else 'unlearn', 'cifar10'))
     return G.eval()
 
 def save_samples(G, path, n:int=64, seed:int=0):
@@ -148,7 +134,7 @@ def _classifiers(cfg:CifarConfig, seed:int|None=None):
 def load_classifier(run, cfg:CifarConfig, which:str='forget'):
     "The 'forget' (ResNet-18) or 'eval' (VGG) classifier saved in the run folder."
     model = _classifiers(cfg)[0 if which == 'forget' else 1]
-    model.load_state_dict(torch.load(_need(Path(run) / f'{which}_classifier.pt', 'classifier'), map_location='cpu'))
+    model.load_state_dict(run_folder.load_state(Path(run) / f'{which}_classifier.pt', 'classifier', 'cifar10'))
     return model.eval()
 
 def train_classifiers(run, cfg:CifarConfig, device=None, progress:bool=True) -> dict:

@@ -7,7 +7,7 @@ __all__ = ['CIFAR10_STAGES', 'config_record', 'configured', 'toy_main', 'digits_
            'cifar10_main', 'n_classes', 'add_dialect', 'parser', 'main']
 
 # %% ../nbs/20_cli.ipynb #d26213cd
-import argparse, dataclasses, json, os, sys, time
+import argparse, json, os, sys, time
 from pathlib import Path
 
 # %% ../nbs/20_cli.ipynb #ad8eb3c7
@@ -15,20 +15,18 @@ def config_record(cfg) -> dict:
     "A chapter's configuration as JSON-able values, its `unlearn` settings included: what a run writes beside its metrics."
     return {k: v.record() if hasattr(v, 'record') else list(v) if isinstance(v, tuple) else v for k, v in vars(cfg).items()}
 
-def _write_run(out:Path, cfg, rows, table:str):
-    "Write the configuration and the metric rows as JSON, and the table as text."
+def _write_run(out:Path, cfg, result:dict, table:str):
+    "Write the configuration, the runs (settings, metrics, files) and the table rows as JSON, and the table as text."
     from uot_unlearn.utils import atomic_write_text
-    atomic_write_text(out / 'metrics.json', json.dumps({'config': config_record(cfg), 'rows': rows}, indent=1))
+    record = {'config': config_record(cfg), 'runs': [r.record() for r in result['runs']], 'rows': result['rows']}
+    atomic_write_text(out / 'metrics.json', json.dumps(record, indent=1))
     atomic_write_text(out / 'table.txt', table + '\n')
     print(table)
 
 def configured(config_class, changes:dict, small:bool=False):
     "`config_class()` (or its `.small()`) with `changes`: names checked, `unlearn` changes laid over its settings."
-    from uot_unlearn.meanflow import check_setting_names
-    check_setting_names(config_class, changes)
-    base = config_class.small() if small else config_class()
-    if isinstance(changes.get('unlearn'), dict): changes = {**changes, 'unlearn': base.unlearn.replace(**changes['unlearn'])}
-    return dataclasses.replace(base, **changes)
+    from uot_unlearn.run_folder import changed_config
+    return changed_config(config_class, vars(config_class.small() if small else config_class()), changes)
 
 def _run_chapter(args, chapter:str):
     "Configure, run and write one CPU chapter (`toy` or `digits`): its table, metrics and figures."
@@ -39,8 +37,8 @@ def _run_chapter(args, chapter:str):
     except (ValueError, TypeError, FileNotFoundError) as e: sys.exit(f"uot-unlearn {chapter}: {e}")
     out, t0 = Path(args.out), time.perf_counter()
     result = getattr(mod, f'run_{chapter}')(cfg, cache_dir=args.cache_dir, progress=not args.quiet)
-    _write_run(out, cfg, result['rows'], mod.format_table(result['rows']))
-    mod.save_figures(result, out)
+    mod.save_figures(result, out)  # first: each run then lists its figures
+    _write_run(out, cfg, result, mod.format_table(result['rows']))
     print(f"Wrote metrics and figures to {out} in {time.perf_counter() - t0:.0f} s.")
 
 def toy_main(args):

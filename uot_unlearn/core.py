@@ -4,10 +4,9 @@
 
 # %% auto #0
 __all__ = ['FORGET_COSTS', 'TILT_KL', 'forget_probability', 'forget_nll', 'check_forget', 'make_forget_cost', 'transport_cost',
-           'Standardize', 'potential_for', 'as_tuple', 'to_device', 'looks_like_probabilities',
-           'check_classifier_output', 'check_forget_cost', 'check_target', 'potential_loss', 'resolve_tilt',
-           'UnlearnSettings', 'as_settings', 'UnlearnResult', 'UnlearningSetup', 'fit_unlearning', 'trainable_copy',
-           'trainable', 'prepare_unlearning', 'unlearn', 'classifier_guided']
+           'looks_like_probabilities', 'check_classifier_output', 'check_forget_cost', 'check_target', 'potential_loss',
+           'resolve_tilt', 'UnlearnSettings', 'as_settings', 'UnlearnResult', 'UnlearningSetup', 'fit_unlearning',
+           'trainable_copy', 'trainable', 'prepare_unlearning', 'unlearn', 'classifier_guided']
 
 # %% ../nbs/06_core.ipynb #03e70135
 import copy, dataclasses, math
@@ -15,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 import torch
 from torch import nn
-from .utils import batch_sampler, as_class_list
+from .utils import batch_sampler, as_class_list, to_device
+from .potential import potential_for
 from .divergences import conjugate, kl_conjugate
 from .distributed import broadcast_parameters, mean_over_processes
 from .training import start_process, descend, check_finite, EMA, run_steps
@@ -57,46 +57,7 @@ def transport_cost(x, x0, scale:float=1.0):
     "`||x - x0||^2 / (dim * scale)` per sample: the squared move per coordinate, in units of `scale`."
     return (x - x0).pow(2).flatten(1).sum(1) / (x[0].numel() * scale)
 
-# %% ../nbs/06_core.ipynb #e4f1f8c3
-class Standardize(nn.Module):
-    "`(x - mean) / std` with fixed statistics."
-    def __init__(self, mean, std):
-        super().__init__()
-        self.register_buffer('mean', torch.as_tensor(mean, dtype=torch.float32))
-        self.register_buffer('std', torch.as_tensor(std, dtype=torch.float32))
-    def forward(self, x): return (x - self.mean) / self.std
-
-def potential_for(x, hidden:int=256, depth:int=3) -> nn.Module:
-    "A potential network `v(x) -> (N,)` for data shaped like the batch `x`: standardised by its statistics, in its precision (at least float32)."
-    std = x.std().clamp(min=1e-6)
-    if x.ndim == 2:
-        layers, d = [], x.shape[1]
-        for _ in range(depth): layers += [nn.Linear(d, hidden), nn.SiLU()]; d = hidden
-        net = nn.Sequential(Standardize(x.mean(0), std), *layers, nn.Linear(d, 1), nn.Flatten(0))
-    elif x.ndim == 4:
-        c, ch, layers = x.shape[1], hidden // 4, []
-        for i in range(depth):
-            layers += [nn.Conv2d(c, ch, 3, stride=2, padding=1), nn.SiLU()]; c = ch; ch = min(2 * ch, hidden)
-        net = nn.Sequential(Standardize(x.mean(), std), *layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                            nn.Linear(c, 1), nn.Flatten(0))
-    else:
-        raise ValueError(f"No default potential for data of shape {tuple(x.shape[1:])}: pass `potential=` your own nn.Module x -> (N,).")
-    # float64 data gets a float64 potential; half-precision data is promoted to float32 by the standardisation
-    return net.to(torch.promote_types(x.dtype, torch.float32))
-
 # %% ../nbs/06_core.ipynb #6664dc33
-def as_tuple(inputs) -> tuple:
-    "Generator inputs as a tuple of tensors, to call `generator(*inputs)`."
-    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
-    bad = [type(t).__name__ for t in inputs if not torch.is_tensor(t)]
-    if bad: raise TypeError(f"`sample_inputs(n)` must return a tensor or a tuple of tensors, passed as generator(*inputs); got {bad}. "
-                            "For a generator with keyword inputs, wrap it in a module whose forward takes them in order.")
-    return inputs
-
-def to_device(inputs, device):
-    "Move a tensor or a tuple of tensors to `device`."
-    return tuple(t.to(device) for t in as_tuple(inputs))
-
 def looks_like_probabilities(out) -> bool:
     "True when every row of `out` is non-negative and sums to 1: a softmax output, not logits."
     return bool((out >= 0).all() and torch.allclose(out.sum(1), torch.ones_like(out[:, 0]), atol=1e-3))

@@ -13,15 +13,15 @@ from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
-from .utils import atomic_save, set_seed, save_figure, settings_key, as_class_list, class_group_name, forget_runs
+from .utils import as_tuple, atomic_save, set_seed, settings_key, as_class_list, class_group_name, forget_runs
 from .images import digits, plot_image_grid
 from .unet import unet
 from .meanflow import OneStepGenerator, train_meanflow, meanflow_settings
 from .classifier import train_classifier, accuracy, predict
 from .image_classifiers import ConvClassifier, PixelMLP, extract_features, noise_augment
-from .core import unlearn, classifier_guided, as_tuple, make_forget_cost, UnlearnSettings, as_settings
+from .core import unlearn, classifier_guided, make_forget_cost, UnlearnSettings, as_settings
 from .baselines import retrain, finetune, gradient_ascent, meanflow_native_loss
-from .metrics import class_shares, frechet_distance, forgetting_metrics, metrics_table, mean_over_seeds, reweighted_pul, plan_forgetting, mean_over_draws
+from .metrics import class_shares, frechet_distance, forgetting_metrics, metrics_table, mean_over_seeds, reweighted_pul, plan_forgetting, mean_over_draws, Run, save_forget_figures
 from .discrete import discrete_optimum
 
 # %% ../nbs/14_digits.ipynb #a6dee1bb
@@ -145,10 +145,17 @@ class DigitsEvaluator:
         keep = ~torch.isin(self.data.y_train, torch.tensor(list(forget)))
         return self.real_features[keep]
 
+    def label(self, x):
+        "The classes of samples `x` under the evaluation classifier."
+        return predict(self.eval_clf, x)
+
     def __call__(self, G, forget=None) -> dict:
-        "Metrics of generator `G`; forgetting metrics when `forget` (a list) is given."
-        x = self.samples(G)
-        labels = predict(self.eval_clf, x)
+        "Metrics of generator `G` (see `score`)."
+        return self.score(self.samples(G), forget)
+
+    def score(self, x, forget=None) -> dict:
+        "Metrics of samples `x` on the fixed inputs; forgetting metrics when `forget` (a list) is given."
+        labels = self.label(x)
         row = {'fd': frechet_distance(extract_features(self.eval_clf, x), self.real_reference(forget)),
                'shares': class_shares(labels, self.data.n_classes).tolist()}
         if forget is not None:
@@ -206,30 +213,36 @@ def run_method(method:str, pre:dict, forget, cfg:DigitsConfig, progress:bool=Tru
                        lr=cfg.pretrain_lr, ema_decay=cfg.ema_decay, seed=seed, device=cfg.device, progress=progress, **cfg.meanflow)
     raise ValueError(f"Unknown method {method!r}: use one of {METHODS}.")
 
+def _time_vs_retrain(runs:list, forget):
+    "Each run of `forget` gets its time over the mean retraining time of `forget` (when retraining ran)."
+    t_retrain = [r.metrics['time_s'] for r in runs if r.method == 'retrain' and r.forget == forget]
+    for r in runs:
+        if r.forget == forget and t_retrain: r.metrics['time_vs_retrain'] = r.metrics['time_s'] / (sum(t_retrain) / len(t_retrain))
+
 def run_digits(cfg:DigitsConfig, cache_dir=None, progress:bool=True, seeds=None) -> dict:
-    "Pretrain (cached), unlearn each class of `cfg.forget` with every method of `cfg.methods` once per seed, score all."
+    "Pretrain (cached), unlearn each class of `cfg.forget` with every method of `cfg.methods` once per seed, score all; the runs, their rows and the samples the figures show."
     seeds = [cfg.seed] if seeds is None else list(seeds)
     unknown = [m for m in cfg.methods if m not in METHODS]
     if unknown: raise ValueError(f"Unknown method(s) {unknown}: use some of {METHODS}.")
     pre = pretrained_digits(cfg, cache_dir, progress)
     ev = DigitsEvaluator(pre, cfg)
-    rows = [{'method': 'pretrained', 'forget': None, 'time_s': pre['pretrain_time'], **ev(pre['generator']),
-             'fd_real': ev.fd_real, **{f'{k}_accuracy': v for k, v in pre['accuracy'].items()},
-             **{f'clf_agreement_{k}': v for k, v in ev.agreement.items()}}]
-    models = {}
+    runs = [Run('pretrained', metrics={'time_s': pre['pretrain_time'], **ev.score(ev.x0), 'fd_real': ev.fd_real,
+                                       **{f'{k}_accuracy': v for k, v in pre['accuracy'].items()},
+                                       **{f'clf_agreement_{k}': v for k, v in ev.agreement.items()}},
+                settings={'pretrain_key': cfg.pretrain_key()})]
+    models, samples = {}, {}
     for f in cfg.forget:
         classes = as_class_list(f)
         for m in cfg.methods:
             for seed in seeds:
                 t0 = time.perf_counter()
                 res = run_method(m, pre, classes, cfg, progress, seed)
-                row = {'method': m, 'forget': f, 'seed': seed, 'time_s': time.perf_counter() - t0, **ev(res.generator.cpu(), classes)}
-                rows.append(row)
-                if seed == seeds[0]: models[(m, f)] = res  # the figures show the first seed
-        t_retrain = [r['time_s'] for r in rows if r['method'] == 'retrain' and r['forget'] == f]
-        for r in rows:
-            if r['forget'] == f and t_retrain: r['time_vs_retrain'] = r['time_s'] / (sum(t_retrain) / len(t_retrain))
-    return {'rows': rows, 'models': models, 'pretrained': pre, 'evaluator': ev, 'config': cfg}
+                x = ev.samples(res.generator.cpu())
+                runs.append(Run(m, f, seed, {'time_s': time.perf_counter() - t0, **ev.score(x, classes)}, res.config))
+                if seed == seeds[0]: models[(m, f)], samples[(m, f)] = res, x  # the figures show the first seed
+        _time_vs_retrain(runs, f)
+    return {'runs': runs, 'rows': [r.row() for r in runs], 'models': models, 'samples': samples, 'pretrained': pre,
+            'evaluator': ev, 'config': cfg}
 
 # %% ../nbs/14_digits.ipynb #0b95c190
 TABLE_COLUMNS = ['method', 'forget', 'pul', 'pul_forget_clf', 'fd', 'tv_ideal', 'retain_stability', 'time_s', 'time_vs_retrain']
@@ -260,8 +273,8 @@ def plot_forgotten_inputs(result:dict, forget, n:int=12):
     import matplotlib.pyplot as plt
     ev = result['evaluator']
     idx = torch.isin(ev.labels0, torch.tensor(as_class_list(forget))).nonzero().flatten()[:n]
-    methods = [m for m in result['config'].methods if (m, forget) in result['models']]
-    rows = [ev.x0[idx]] + [ev.samples(result['models'][(m, forget)].generator)[idx] for m in methods]
+    methods = [m for m in result['config'].methods if (m, forget) in result['samples']]
+    rows = [ev.x0[idx]] + [result['samples'][(m, forget)][idx] for m in methods]
     fig, axs = plt.subplots(len(rows), 1, figsize=(n * 0.45, len(rows) * 0.65))
     for ax, x, name in zip(axs, rows, ['pretrained', *methods]):
         plot_image_grid(x, nrow=n, ax=ax); ax.set_title(name, fontsize=8, loc='left')
@@ -275,18 +288,17 @@ def plot_samples(result:dict, forget, method:str='UOT-Unlearn', n:int=32):
     ev = result['evaluator']
     fig, axs = plt.subplots(1, 2, figsize=(8, 2.6))
     plot_image_grid(ev.x0[:n], nrow=8, ax=axs[0], title='pretrained')
-    plot_image_grid(ev.samples(result['models'][(method, forget)].generator)[:n], nrow=8, ax=axs[1],
+    plot_image_grid(result['samples'][(method, forget)][:n], nrow=8, ax=axs[1],
                     title=f'{method}, forget {class_group_name(forget)}')
     fig.tight_layout()
     return fig
 
 def save_figures(result:dict, out) -> list:
-    "Write the trade-off (means over seeds), forgotten-inputs and sample figures of every forget class to folder `out`."
+    "Write the trade-off (means over seeds), forgotten-inputs and sample figures of every forget class to folder `out`; each run lists the files of its forget class."
     summary = mean_over_seeds([r for r in result['rows'] if r['forget'] is not None])
     paths = []
     for f in result['config'].forget:
         figs = [('tradeoff', plot_tradeoff(summary, f)), ('forgotten_inputs', plot_forgotten_inputs(result, f))]
-        if ('UOT-Unlearn', f) in result['models']: figs.append(('samples', plot_samples(result, f)))
-        for name, fig in figs:
-            paths.append(save_figure(fig, Path(out) / f'{name}_forget{class_group_name(f)}.png'))
+        if ('UOT-Unlearn', f) in result['samples']: figs.append(('samples', plot_samples(result, f)))
+        paths += save_forget_figures(result['runs'], f, figs, out)
     return paths

@@ -13,8 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 from tqdm.auto import tqdm
-from .utils import atomic_save
-from .core import as_tuple
+from .utils import atomic_save, as_tuple
 
 # %% ../nbs/18_fid.ipynb #f1197583
 INCEPTION_FILE = 'weights-inception-2015-12-05-6726825d.pth'

@@ -6,12 +6,15 @@
 __all__ = ['count_forget', 'percentage_unlearning', 'reweighted_pul', 'class_shares', 'ideal_shares', 'total_variation',
            'reweighted_forgetting', 'retain_stability', 'class_flow', 'plan_retain_stability', 'plan_forgetting',
            'plot_class_flow', 'forgetting_metrics', 'w2_squared', 'frechet_distance', 'support_threshold',
-           'in_support_rate', 'metrics_table', 'mean_over_seeds', 'mean_over_draws']
+           'in_support_rate', 'metrics_table', 'mean_over_seeds', 'mean_over_draws', 'Run', 'save_forget_figures']
 
 # %% ../nbs/07_metrics.ipynb #b92caab8
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
 import numpy as np
 import torch
-from .utils import as_class_list
+from .utils import as_class_list, class_group_name, save_figure
 
 # %% ../nbs/07_metrics.ipynb #94ebb719
 def count_forget(labels, forget) -> int:
@@ -213,3 +216,38 @@ def mean_over_draws(draws:list) -> dict:
         if not isinstance(v, list): row[f'{k}_draws'] = values.tolist()
     if 'shares' in row: row['share_sd_max'] = torch.tensor([d['shares'] for d in draws], dtype=torch.float64).std(0).max().item() if len(draws) > 1 else 0.
     return row
+
+# %% ../nbs/07_metrics.ipynb #c8bd948e
+def _jsonable(v):
+    "Tuples as lists, tensors as lists, the rest as it is: what `json.dumps` takes."
+    if isinstance(v, (tuple, list)): return [_jsonable(x) for x in v]
+    if isinstance(v, dict): return {k: _jsonable(x) for k, x in v.items()}
+    if torch.is_tensor(v): return v.tolist()
+    return v
+
+@dataclass
+class Run:
+    "One result of a chapter: what ran, with which settings, how it scored, and the files written for it."
+    method: str                    # 'pretrained', 'UOT-Unlearn', a baseline, 'discrete optimum', ...
+    forget: int|tuple|None = None  # the class or group of classes forgotten (None: the pretrained model)
+    seed: int|None = None          # the seed of an unlearning run (None: not a seeded run)
+    metrics: dict = field(default_factory=dict)   # name -> number (or list, e.g. class shares)
+    settings: dict = field(default_factory=dict)  # what the method ran with, JSON-able
+    files: dict = field(default_factory=dict)     # figure or sample name -> file name, beside `metrics.json`
+
+    def row(self) -> dict:
+        "The run as a flat table row: method, forget, seed (for a seeded run) and its metrics."
+        return {'method': self.method, 'forget': self.forget, **({} if self.seed is None else {'seed': self.seed}), **self.metrics}
+
+    def record(self) -> dict:
+        "The run as JSON-able values, for `metrics.json`."
+        return _jsonable(dataclasses.asdict(self))
+
+def save_forget_figures(runs:list, forget, figures:list, out) -> list:
+    "Write `figures` (name, figure) of one forget run to `out` as `<name>_forget<classes>.png`; every run of `forget` lists them in `files`."
+    paths = []
+    for name, fig in figures:
+        paths.append(save_figure(fig, Path(out) / f'{name}_forget{class_group_name(forget)}.png'))
+        for r in runs:
+            if r.forget == forget: r.files[name] = paths[-1].name
+    return paths

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['TOY_MEANFLOW', 'ToyConfig', 'mixture_key', 'pretrained_toy', 'ToyEvaluator', 'w2_to_mixture', 'mode_spread',
-           'optimum_draw', 'optimum_row', 'run_toy', 'format_table', 'plot_before_after', 'plot_class_mass',
+           'optimum_draw', 'optimum_run', 'run_toy', 'format_table', 'plot_before_after', 'plot_class_mass',
            'order_preserving_stability', 'plot_frontier', 'save_figures']
 
 # %% ../nbs/08_toy.ipynb #e9bd9812
@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from scipy.optimize import linprog
-from .utils import atomic_save, set_seed, save_figure, settings_key, as_class_list, class_group_name, forget_runs
+from .utils import atomic_save, set_seed, settings_key, as_class_list, class_group_name, forget_runs
 from .toy_data import GaussianMixture, ring_mixture, sample_mixture, mixture_log_prob, BayesClassifier
 from .meanflow import MeanFlowMLP, OneStepGenerator, train_meanflow, meanflow_settings
 from .classifier import MLPClassifier, train_classifier, accuracy, predict
 from .core import unlearn, classifier_guided, forget_nll, UnlearnSettings, as_settings
 from .discrete import discrete_optimum
-from .metrics import (class_shares, ideal_shares, forgetting_metrics, plan_forgetting, mean_over_draws,
+from .metrics import (class_shares, ideal_shares, forgetting_metrics, plan_forgetting, mean_over_draws, Run, save_forget_figures,
                                  w2_squared, support_threshold, in_support_rate, metrics_table)
 
 # %% ../nbs/08_toy.ipynb #5e002af3
@@ -107,7 +107,8 @@ class ToyEvaluator:
         self.inputs = torch.randn(cfg.n_eval, mix.dim, generator=g)
         self.reference = sample_mixture(mix, max(cfg.n_eval, cfg.n_w2), generator=g)[0]
         self.threshold = support_threshold(self.log_prob, self.reference)
-        self.x0, self.labels0 = self.samples(G0)
+        self.x0 = self.samples(G0)
+        self.labels0 = self.label(self.x0)
 
     def log_prob(self, x): return mixture_log_prob(self.mix, x)
 
@@ -119,13 +120,20 @@ class ToyEvaluator:
 
     @torch.no_grad()
     def samples(self, G):
-        "Samples of `G` on the fixed inputs and their Bayes labels."
-        x = G(self.inputs.to(next(G.parameters()).device)).cpu()
-        return x, predict(self.bayes, x)
+        "Samples of `G` on the fixed inputs, on the CPU."
+        return G(self.inputs.to(next(G.parameters()).device)).cpu()
+
+    def label(self, x):
+        "The classes of samples `x` under the exact posterior."
+        return predict(self.bayes, x)
 
     def __call__(self, G, forget=None) -> dict:
-        "Metrics of generator `G`; forgetting metrics when `forget` is given."
-        x, labels = self.samples(G)
+        "Metrics of generator `G` (see `score`)."
+        return self.score(self.samples(G), forget)
+
+    def score(self, x, forget=None) -> dict:
+        "Metrics of samples `x` on the fixed inputs; forgetting metrics when `forget` is given."
+        labels = self.label(x)
         n, K = self.cfg.n_w2, self.mix.n_classes
         # with `forget`, W2 is to the ideal outcome (the retained classes), not to the full mixture
         reference = self.reference if forget is None else self.retained_reference(forget)
@@ -178,36 +186,39 @@ def optimum_draw(G0, clf, forget, cfg:ToyConfig, mix, lam:float, tau:float, seed
             'plan': P, 'source': xs, 'target': xt}
 
 # %% ../nbs/08_toy.ipynb #6b0f3a91
-def optimum_row(G0, clf, forget, cfg:ToyConfig, mix, lam:float, tau:float) -> dict:
-    "The table's 'discrete optimum' row for `forget`: `cfg.optimum_draws` draws of `optimum_draw`, averaged."
+def optimum_run(G0, clf, forget, cfg:ToyConfig, mix, lam:float, tau:float) -> Run:
+    "The 'discrete optimum' run for `forget`: `cfg.optimum_draws` draws of `optimum_draw`, averaged."
     if cfg.optimum_draws < 1: raise ValueError(f"optimum_draws must be at least 1, got {cfg.optimum_draws}.")
     draws = [optimum_draw(G0, clf, as_class_list(forget), cfg, mix, lam, tau, seed=cfg.seed + 11 + 1000 * d)
              for d in range(cfg.optimum_draws)]  # draw 0 is the single draw of earlier runs
-    return {'method': 'discrete optimum', 'forget': forget, **mean_over_draws(draws)}
+    settings = dict(lam=lam, tau=tau, n=cfg.optimum_n, draws=cfg.optimum_draws, reg=cfg.optimum_reg, rho=cfg.optimum_rho)
+    return Run('discrete optimum', forget, metrics=mean_over_draws(draws), settings=settings)
 
 # %% ../nbs/08_toy.ipynb #8418a38e
 def run_toy(cfg:ToyConfig, cache_dir=None, progress:bool=True, seeds=None, mix:GaussianMixture|None=None) -> dict:
-    "Pretrain (cached), then unlearn each class of `cfg.forget` with UOT-Unlearn and the ablation, once per seed; metrics for all."
+    "Pretrain (cached), then unlearn each class of `cfg.forget` with UOT-Unlearn and the ablation, once per seed; the runs, their rows and the samples the figures show."
     seeds = [cfg.seed] if seeds is None else list(seeds)
     mix, G0, clf, pretrain_time = pretrained_toy(cfg, cache_dir, progress, mix)
     ev = ToyEvaluator(mix, G0, cfg)
     x, y = sample_mixture(mix, 5000, generator=torch.Generator().manual_seed(cfg.seed + 7))
-    rows = [{'method': 'pretrained', 'forget': None, 'time_s': pretrain_time, **ev(G0),
-             'clf_accuracy': accuracy(clf, x, y)}]
-    models = {}
+    runs = [Run('pretrained', metrics={'time_s': pretrain_time, **ev.score(ev.x0), 'clf_accuracy': accuracy(clf, x, y)},
+                settings={'pretrain_key': cfg.pretrain_key()})]
+    models, samples = {}, {}
     for f in cfg.forget:
         classes = as_class_list(f)
-        ref = optimum_row(G0, clf, f, cfg, mix, lam=cfg.unlearn.lam, tau=cfg.unlearn.tau)
-        rows.append(ref)
+        ref = optimum_run(G0, clf, f, cfg, mix, lam=cfg.unlearn.lam, tau=cfg.unlearn.tau)
+        runs.append(ref)
         for seed in seeds:
             for name, fn in [('UOT-Unlearn', unlearn), ('classifier-guided', classifier_guided)]:
                 t0 = time.perf_counter()
                 res = fn(G0, clf, classes, cfg.unlearn, seed=seed, device='cpu', progress=progress)
-                row = {'method': name, 'forget': f, 'seed': seed, 'time_s': time.perf_counter() - t0, **ev(res.generator, classes)}
-                row['optimum_share_gap'] = max(abs(a - b) for a, b in zip(row['shares'], ref['shares']))
-                rows.append(row)
-                if seed == seeds[0]: models[(name, f)] = res  # the figures show the first seed
-    return {'rows': rows, 'models': models, 'mix': mix, 'G0': G0, 'classifier': clf, 'evaluator': ev}
+                xu = ev.samples(res.generator)
+                metrics = {'time_s': time.perf_counter() - t0, **ev.score(xu, classes)}
+                metrics['optimum_share_gap'] = max(abs(a - b) for a, b in zip(metrics['shares'], ref.metrics['shares']))
+                runs.append(Run(name, f, seed, metrics, res.config))
+                if seed == seeds[0]: models[(name, f)], samples[(name, f)] = res, xu  # the figures show the first seed
+    return {'runs': runs, 'rows': [r.row() for r in runs], 'models': models, 'samples': samples, 'mix': mix, 'G0': G0,
+            'classifier': clf, 'evaluator': ev}
 
 # %% ../nbs/08_toy.ipynb #c56b3729
 def format_table(rows) -> str:
@@ -220,7 +231,7 @@ def plot_before_after(result:dict, forget, method:str='UOT-Unlearn', n:int=3000)
     import matplotlib.pyplot as plt
     from uot_unlearn.toy_data import plot_mixture
     ev = result['evaluator']
-    xu, lu = ev.samples(result['models'][(method, forget)].generator)
+    xu = result['samples'][(method, forget)]; lu = ev.label(xu)
     fig, axs = plt.subplots(1, 2, figsize=(8, 4))
     plot_mixture(result['mix'], ev.x0[:n], ev.labels0[:n], ax=axs[0]); axs[0].set_title('pretrained')
     plot_mixture(result['mix'], xu[:n], lu[:n], ax=axs[1])
@@ -296,11 +307,10 @@ def plot_frontier(rows, forget:int, ax=None):
 
 # %% ../nbs/08_toy.ipynb #2357fc18
 def save_figures(result:dict, out) -> list:
-    "Write the before/after, class-mass and (for one class) frontier figures of every forget run of `result` to folder `out`."
+    "Write the before/after, class-mass and (for one class) frontier figures of every forget run of `result` to folder `out`; each run lists the files of its forget run."
     paths = []
     for f in dict.fromkeys(r['forget'] for r in result['rows'] if r['forget'] is not None):
         figs = [('before_after', plot_before_after(result, f)), ('class_mass', plot_class_mass(result, f))]
         if isinstance(f, int): figs.append(('frontier', plot_frontier(result['rows'], f)))  # the limit is derived for one class
-        for name, fig in figs:
-            paths.append(save_figure(fig, Path(out) / f'{name}_forget{class_group_name(f)}.png'))
+        paths += save_forget_figures(result['runs'], f, figs, out)
     return paths
