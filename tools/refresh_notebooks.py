@@ -1,0 +1,43 @@
+"""Execute the notebooks at their small configurations and keep their outputs: the figures and tables the site shows.
+
+    python tools/refresh_notebooks.py                 # every notebook (about 6 minutes on two CPU cores)
+    python tools/refresh_notebooks.py 08_toy.ipynb    # some of them
+
+Cells marked `#| eval: false` (GPU runs, full configurations) are not run, as in `nbdev_test`. Figures are stored
+as PNG at the notebook's own size. `nbdev_clean` runs afterwards, so the result is what the repository keeps.
+"""
+import os, subprocess, sys, time
+from pathlib import Path
+from execnb.nbio import write_nb
+from execnb.shell import CaptureShell
+from fastcore.xtras import working_directory
+from nbdev.process import NBProcessor
+from nbdev.frontmatter import FrontmatterProc
+
+NBS = Path(__file__).resolve().parents[1] / 'nbs'
+
+
+def _skip(cell) -> bool:
+    "Cells the run leaves alone: markdown, the export call, and `#| eval: false`."
+    if cell.cell_type != 'code' or 'nbdev_export' + '(' in cell.source: return True
+    return (getattr(cell, 'directives_', {}) or {}).get('eval:', [''])[0].lower() == 'false'
+
+
+def refresh(path: Path):
+    "Run `path` top to bottom in a fresh kernel and write it back with its outputs; stop at the first error."
+    nb = NBProcessor(path, procs=FrontmatterProc, process=True).nb
+    for cell in nb.cells:
+        if cell.cell_type == 'code': cell.outputs, cell.execution_count = [], None
+    shell = CaptureShell(path, mpl_format='png')
+    with working_directory(path.parent): shell.run_all(nb, exc_stop=True, preproc=_skip)
+    write_nb(nb, path)
+
+
+if __name__ == '__main__':
+    os.environ.setdefault('MPLBACKEND', 'Agg')
+    names = sys.argv[1:] or sorted(p.name for p in NBS.glob('*.ipynb'))
+    for name in names:
+        t0 = time.perf_counter()
+        refresh(NBS / name)
+        print(f"{name}: {time.perf_counter() - t0:.0f} s", flush=True)
+    subprocess.run(['nbdev_clean'], cwd=NBS.parent, check=True)
