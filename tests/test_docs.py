@@ -68,3 +68,22 @@ def test_workflows_run_the_readme_test_command_and_build_the_site():
     assert 'nbdev_docs' in steps(flows['deploy'])
     uses = [s.get('uses', '') for job in flows['deploy']['jobs'].values() for s in job['steps']]
     assert any(u.startswith('quarto-dev/quarto-actions/setup') for u in uses)  # with Quarto present, nbdev_docs never reinstalls
+
+
+DRAWS = re.compile(r'^(?!\s*#).*(\bplt\.(subplots|figure|imshow|plot|bar|scatter|hist)\b|\bplot_\w+\(|\binteract\()', re.M)
+NOT_SHOWN = re.compile(r'^\s*#\|\s*(export|exporti|exports|eval:\s*false)\b|plt\.close|save_figures?\(|save_forget_figures\(', re.M)
+
+
+def test_every_figure_cell_shows_its_figure_and_the_outputs_stay_small():
+    "The site shows what the notebooks store: a cell that draws a figure carries its image. Refresh: `python tools/refresh_notebooks.py`."
+    missing, paths, size = [], [], 0
+    for p in NOTEBOOKS:
+        size += p.stat().st_size
+        for i, c in enumerate(json.loads(p.read_text())['cells']):
+            if c['cell_type'] != 'code': continue
+            src, outputs = ''.join(c['source']), json.dumps(c.get('outputs', []))
+            if DRAWS.search(src) and not NOT_SHOWN.search(src) and '"image/png"' not in outputs: missing.append(f"{p.name} cell {i}")
+            if re.search(r'/work/|/root/|/home/\w+', outputs): paths.append(f"{p.name} cell {i}")
+    assert not missing, f"cells that draw a figure but store none (run tools/refresh_notebooks.py): {missing}"
+    assert not paths, f"outputs that show a machine's paths: {paths}"
+    assert size < 8e6, f"the notebooks hold {size / 1e6:.1f} MB with their outputs: compress the figures"

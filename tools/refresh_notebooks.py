@@ -6,13 +6,11 @@
 Cells marked `#| eval: false` (GPU runs, full configurations) are not run, as in `nbdev_test`. Figures are stored
 as PNG at the notebook's own size. `nbdev_clean` runs afterwards, so the result is what the repository keeps.
 """
-import os, subprocess, sys, time
+import os, re, subprocess, sys, time, warnings
 from pathlib import Path
-from execnb.nbio import write_nb
+from execnb.nbio import read_nb, write_nb
 from execnb.shell import CaptureShell
 from fastcore.xtras import working_directory
-from nbdev.process import NBProcessor
-from nbdev.frontmatter import FrontmatterProc
 
 NBS = Path(__file__).resolve().parents[1] / 'nbs'
 
@@ -20,12 +18,12 @@ NBS = Path(__file__).resolve().parents[1] / 'nbs'
 def _skip(cell) -> bool:
     "Cells the run leaves alone: markdown, the export call, and `#| eval: false`."
     if cell.cell_type != 'code' or 'nbdev_export' + '(' in cell.source: return True
-    return (getattr(cell, 'directives_', {}) or {}).get('eval:', [''])[0].lower() == 'false'
+    return bool(re.search(r'^\s*#\|\s*eval:\s*false', cell.source, re.M | re.I))
 
 
 def refresh(path: Path):
     "Run `path` top to bottom in a fresh kernel and write it back with its outputs; stop at the first error."
-    nb = NBProcessor(path, procs=FrontmatterProc, process=True).nb
+    nb = read_nb(path)
     for cell in nb.cells:
         if cell.cell_type == 'code': cell.outputs, cell.execution_count = [], None
     shell = CaptureShell(path, mpl_format='png')
@@ -35,6 +33,8 @@ def refresh(path: Path):
 
 if __name__ == '__main__':
     os.environ.setdefault('MPLBACKEND', 'Agg')
+    # torch's own JVP decompositions warn on the first MeanFlow step; the page would show torch's install path
+    warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
     names = sys.argv[1:] or sorted(p.name for p in NBS.glob('*.ipynb'))
     for name in names:
         t0 = time.perf_counter()

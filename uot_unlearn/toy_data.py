@@ -85,7 +85,7 @@ def plot_mixture(mix:GaussianMixture, x=None, y=None, ax=None, lim=6.5, n_grid=2
     logp = mixture_log_prob(mix, torch.stack([gx, gy], -1).reshape(-1, 2)).reshape(n_grid, n_grid)
     ax.contour(gx, gy, logp.clamp(min=-12), levels=8, colors='0.8', linewidths=0.6)
     if x is not None:
-        ax.scatter(x[:, 0], x[:, 1], c=None if y is None else y, cmap='tab10', vmin=0, vmax=9,
-                   **{'s': 2, 'alpha': 0.6, **kwargs})
+        colours = {} if y is None else dict(c=y, cmap='tab10', vmin=0, vmax=9)  # unlabelled points: one colour
+        ax.scatter(x[:, 0], x[:, 1], **{**colours, 's': 2, 'alpha': 0.6, **kwargs})
     ax.set_aspect('equal'); ax.set_xlim(-lim, lim); ax.set_ylim(-lim, lim)
     return ax
