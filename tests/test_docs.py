@@ -87,3 +87,14 @@ def test_every_figure_cell_shows_its_figure_and_the_outputs_stay_small():
     assert not missing, f"cells that draw a figure but store none (run tools/refresh_notebooks.py): {missing}"
     assert not paths, f"outputs that show a machine's paths: {paths}"
     assert size < 8e6, f"the notebooks hold {size / 1e6:.1f} MB with their outputs: compress the figures"
+
+
+def test_sidebar_lists_every_page_once_in_sections():
+    "Readers find every page: the sidebar's sections hold each notebook exactly once, in numbered order within a section."
+    import yaml
+    sidebar = yaml.safe_load((ROOT / 'nbs' / 'sidebar.yml').read_text())['website']['sidebar']['contents']
+    sections = [s for s in sidebar if isinstance(s, dict)]
+    listed = [p for s in sections for p in s['contents']] + [p for p in sidebar if isinstance(p, str)]
+    assert sorted(listed) == [p.name for p in NOTEBOOKS], set(listed) ^ {p.name for p in NOTEBOOKS}
+    assert [s['section'] for s in sections][:2] == ['Method', 'Toy']
+    for s in sections: assert s['contents'] == sorted(s['contents']), s['section']
