@@ -34,11 +34,11 @@ def test_notebooks_are_clean(copy_of_project):
 
 
 def test_readme_is_the_index_notebook():
-    "README.md is the prose of nbs/index.ipynb (the site's front page), with image paths seen from the root."
-    import json
+    "README.md is the prose of nbs/index.ipynb (the site's front page), with image and page links seen from the root."
+    import json, re
     cells = json.loads((ROOT / 'nbs' / 'index.ipynb').read_text())['cells']
     prose = '\n\n'.join(''.join(c['source']) for c in cells if c['cell_type'] == 'markdown')
-    expected = prose.replace('](images/', '](nbs/images/') + '\n'
+    expected = re.sub(r'\]\((\w+\.ipynb)\)', r'](nbs/\1)', prose.replace('](images/', '](nbs/images/')) + '\n'  # links seen from the root
     assert (ROOT / 'README.md').read_text() == expected, "README.md and nbs/index.ipynb differ: edit the notebook and regenerate README.md"
 
 
