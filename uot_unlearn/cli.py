@@ -143,7 +143,7 @@ def _chapter_parser(sub, name:str, help:str, forget:str, flags:tuple):
     add_dialect(p, forget, flags, device='device' in flags)
     p.add_argument('--out', default=f'runs/{name}', help='folder for metrics.json, table.txt and figures (default: %(default)s)')
     p.add_argument('--cache-dir', default=os.environ.get('UOT_UNLEARN_CACHE', str(Path.home() / '.cache' / 'uot_unlearn')),
-                   help='where pretrained models are cached (env UOT_UNLEARN_CACHE; default: %(default)s)')
+                   help='where pretrained models are cached (default: $UOT_UNLEARN_CACHE, else ~/.cache/uot_unlearn)')
     return p
 
 def parser() -> argparse.ArgumentParser:
