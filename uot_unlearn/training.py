@@ -126,7 +126,12 @@ def run_steps(step, steps:int, *, state:dict, config:dict, ema:EMA|None=None, ch
     state = {**state, 'ema': ema} if ema is not None else state
     history, start = {}, 0
     saved = load_checkpoint(checkpoint, config) if checkpoint else None
-    if saved is not None: restore_state(state, saved); history, start = saved['history'], saved['step']
+    if saved is not None:
+        history, start = saved.get('history', {}), saved['step']  # classifier checkpoints before this loop kept no history
+        if not isinstance(history, dict):
+            raise ValueError(f"Checkpoint {checkpoint} was written by an earlier version of uot_unlearn (its history is a "
+                             f"{type(history).__name__}): it cannot be resumed here; start the run again with another path.")
+        restore_state(state, saved)
     bar = tqdm(range(start, steps), disable=not (progress and is_main()), desc=desc, initial=start, total=steps)
     for i in bar:
         try: record = step(i)
