@@ -1,5 +1,5 @@
 "The CIFAR-10 pipeline on a fabricated folder in the real pickle layout: every stage, resume, torchrun, and every missing-file error."
-import json, os, subprocess, sys
+import json, os, shutil, subprocess, sys
 import pytest
 import torch
 from uot_unlearn.cifar10 import write_fake_cifar10
@@ -68,11 +68,10 @@ def test_data_based_unlearning_from_the_same_run_folder(finished_run):
 
 
 def test_missing_inception_weights_name_the_file_and_url(finished_run, tmp_path):
-    run, _ = finished_run
+    run = shutil.copytree(finished_run[0], tmp_path / 'run')  # the shared run keeps its configuration
     r = cli('cifar10', 'evaluate', '--quiet', '--device', 'cpu', '--run-dir', str(run), '--method', 'uot',
             '--set', 'stand_in_features=false', '--fid-weights', str(tmp_path / INCEPTION_FILE))
     assert r.returncode == 1 and INCEPTION_URL in r.stderr and 'Traceback' not in r.stderr
-    cli('cifar10', 'evaluate', '--quiet', '--run-dir', str(run), '--set', 'stand_in_features=true')  # leave the run as it was
 
 
 def test_a_stage_before_its_inputs_says_which_stage_to_run(data, tmp_path):

@@ -29,3 +29,10 @@ def test_resized_digits_use_the_same_code_path(tmp_path):
     assert all(0 <= r['tv_ideal'] <= 1 for r in res['rows'][1:])
     again = run_digits(cfg, cache_dir=tmp_path, progress=False)  # from the cache
     assert torch.equal(again['evaluator'].x0, res['evaluator'].x0)
+
+
+def test_a_group_is_forgotten_in_one_run_per_method(tmp_path):
+    cfg = DigitsConfig(**TINY, forget=((3, 8),), methods=('classifier-guided', 'retrain'))
+    res = run_digits(cfg, cache_dir=tmp_path, progress=False)
+    assert [(r['method'], r['forget']) for r in res['rows'][1:]] == [('classifier-guided', (3, 8)), ('retrain', (3, 8))]
+    for m in ('classifier-guided', 'retrain'): assert res['models'][(m, (3, 8))].config['forget'] == [3, 8]  # both digits, one run

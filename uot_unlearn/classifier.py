@@ -23,21 +23,24 @@ class MLPClassifier(nn.Module):
     def forward(self, x): return self.net(x)
 
 # %% ../nbs/04_classifier.ipynb #71c0f5c8
-def train_classifier(model:nn.Module, x, y, steps:int=2000, batch_size:int=256, lr:float=1e-3,
+def train_classifier(model:nn.Module, x, y=None, steps:int=2000, batch_size:int=256, lr:float=1e-3,
                      seed:int|None=None, device=None, progress:bool=True, augment=None,
                      weight_decay:float=0.0, cosine:bool=False, precision:str='fp32',
                      checkpoint=None, checkpoint_every:int=1000) -> nn.Module:
-    "Train `model` with cross-entropy on `(x, y)` (each batch through `augment` if given); returns it in eval mode."
-    if len(x) != len(y): raise ValueError(f"`x` has {len(x)} samples but `y` has {len(y)} labels.")
+    "Train `model` with cross-entropy on `(x, y)`, or on batches of a sampler `x: n -> (x, y)` with `y=None` (each batch through `augment` if given); returns it in eval mode."
+    if y is not None and len(x) != len(y): raise ValueError(f"`x` has {len(x)} samples but `y` has {len(y)} labels.")
+    def draw(n):
+        if y is None: return x(n)
+        idx = torch.randint(len(x), (n,))
+        return x[idx], y[idx]
     dev = start_process(seed, device)
     model = model.to(dev).train()
     broadcast_parameters(model)  # under torchrun: the same start on every rank
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)  # plain Adam when weight_decay=0
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if cosine else None
     def step(i):
-        idx = torch.randint(len(x), (batch_size,))
-        xb = x[idx].to(dev)
-        with training_precision(precision, dev): loss = F.cross_entropy(model(augment(xb) if augment else xb), y[idx].to(dev))
+        xb, yb = (b.to(dev) for b in draw(batch_size))
+        with training_precision(precision, dev): loss = F.cross_entropy(model(augment(xb) if augment else xb), yb)
         check_finite({'loss': loss.item()}, 'lower `lr`')
         descend(loss, opt, model, sched)
         return {'loss': loss.item()}

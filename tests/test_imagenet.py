@@ -1,0 +1,46 @@
+"The ImageNet-256 pipeline from the command line, on a fabricated tree of JPEGs and a tiny VAE: every stage, and each bad input as one line."
+import json, subprocess, sys
+import numpy as np
+import pytest
+from uot_unlearn.imagenet import write_fake_imagenet
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, '-c', 'from uot_unlearn.cli import main; main()', *args], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.fixture(scope='module')
+def tree(tmp_path_factory):
+    "A 3-class tree of JPEGs and a tiny diffusers VAE saved in its own folder."
+    from diffusers import AutoencoderKL
+    root = tmp_path_factory.mktemp('imagenet')
+    write_fake_imagenet(root / 'data', n_classes=3, per_class=8)
+    AutoencoderKL(block_out_channels=(8, 16), layers_per_block=1, latent_channels=4, norm_num_groups=8, sample_size=32,
+                  down_block_types=('DownEncoderBlock2D',) * 2, up_block_types=('UpDecoderBlock2D',) * 2).save_pretrained(root / 'vae')
+    return root
+
+
+def tiny(tree, *args):
+    return ('--tiny', '--quiet', '--device', 'cpu', '--data', str(tree / 'data'), '--set', f'vae={tree / "vae"}', f'latents={tree / "latents"}', *args)
+
+
+def test_every_stage_from_the_command_line(tree):
+    run = tree / 'run'
+    r = cli('imagenet', 'all', '--run-dir', str(run), *tiny(tree, '--forget', '1'))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    assert '[imagenet export]' in r.stdout and 'retained_accuracy' in r.stdout
+    m = json.loads((run / 'metrics_forget1.json').read_text())
+    assert m['forget'] == [1] and (m['retain_stability'] is None or 0 <= m['retain_stability'] <= 1) and m['u_fid'] > 0
+    assert np.load(run / 'samples_forget1.npz')['arr_0'].shape == (32, 32, 32, 3)  # retained prompts only, ADM's layout
+    assert json.loads((tree / 'latents' / 'meta.json').read_text())['n_images'] == 24
+    r = cli('imagenet', 'unlearn', '--run-dir', str(run), *tiny(tree, '--forget', '5'))  # the data has 3 classes
+    assert r.returncode == 1 and 'classes 0..2' in r.stderr and 'Traceback' not in r.stderr
+
+
+def test_bad_inputs_are_one_line(tree, tmp_path):
+    r = cli('imagenet', 'extract-latents', '--run-dir', str(tmp_path / 'r'), *tiny(tree, '--data', str(tmp_path / 'nothing')))
+    assert r.returncode == 1 and 'train/<wnid>/*.JPEG' in r.stderr and 'Traceback' not in r.stderr
+    r = cli('imagenet', 'unlearn', '--run-dir', str(tmp_path / 'r3'), *tiny(tree))
+    assert r.returncode == 1 and 'run `uot-unlearn imagenet pretrain' in r.stderr
+    r = cli('imagenet', 'unlearn', '--run-dir', str(tmp_path / 'r4'), '--forget', '1000')
+    assert r.returncode == 2 and 'classes 0..999' in r.stderr
