@@ -1,7 +1,7 @@
 "The digits pipeline in its other settings: a class-conditional generator, resized images."
 import dataclasses
 import torch
-from uot_unlearn.digits import DigitsConfig, run_digits, pretrained_digits, DigitsEvaluator
+from uot_unlearn.digits import DigitsConfig, run_digits, pretrained_digits, DigitsEvaluator, save_figures
 
 TINY = dict(pretrain_steps=10, pretrain_batch=16, classifier_steps=10, n_eval=200, unlearn=dict(steps=3, batch_size=16, ema=0.95), device='cpu')
 
@@ -36,3 +36,5 @@ def test_a_group_is_forgotten_in_one_run_per_method(tmp_path):
     res = run_digits(cfg, cache_dir=tmp_path, progress=False)
     assert [(r['method'], r['forget']) for r in res['rows'][1:]] == [('classifier-guided', (3, 8)), ('retrain', (3, 8))]
     for m in ('classifier-guided', 'retrain'): assert res['models'][(m, (3, 8))].config['forget'] == [3, 8]  # both digits, one run
+    names = [p.name for p in save_figures(res, tmp_path / 'figures')]
+    assert names == ['tradeoff_forget3+8.png', 'forgotten_inputs_forget3+8.png']  # the samples figure is UOT-Unlearn's

@@ -44,3 +44,17 @@ def test_bad_inputs_are_one_line(tree, tmp_path):
     assert r.returncode == 1 and 'run `uot-unlearn imagenet pretrain' in r.stderr
     r = cli('imagenet', 'unlearn', '--run-dir', str(tmp_path / 'r4'), '--forget', '1000')
     assert r.returncode == 2 and 'classes 0..999' in r.stderr
+
+
+def test_two_processes_share_the_extraction(tree, tmp_path):
+    "Under torchrun each process writes every second shard; together they write what one process writes."
+    one, two = tmp_path / 'one', tmp_path / 'two'
+    base = ['imagenet', 'extract-latents', '--tiny', '--quiet', '--device', 'cpu', '--data', str(tree / 'data'), '--set', f'vae={tree / "vae"}']
+    r = cli(*base, f'latents={one}', '--run-dir', str(tmp_path / 'r1'))
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2', '-m', 'uot_unlearn.cli',
+                        *base, f'latents={two}', '--run-dir', str(tmp_path / 'r2')], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    shards = sorted(p.name for p in one.glob('shard_*.pt'))
+    assert len(shards) == 3 and sorted(p.name for p in two.glob('shard_*.pt')) == shards
+    assert all((one / s).read_bytes() == (two / s).read_bytes() for s in shards)

@@ -100,7 +100,7 @@ def denormalise_latents(x, norm:dict):
 def load_vae(folder, device='cpu'):
     "A diffusers `AutoencoderKL` from a local folder (config.json and weights), in eval mode, without touching the network."
     try: from diffusers import AutoencoderKL
-    except ImportError: raise ImportError('The ImageNet chapter needs diffusers: pip install "uot_unlearn[imagenet]" (or pip install diffusers safetensors).') from None
+    except ImportError: raise ImportError('The ImageNet chapter reads its VAE with diffusers, which uot_unlearn installs: reinstall it, or pip install diffusers safetensors.') from None
     folder = Path(folder).expanduser()
     if not (folder / 'config.json').is_file():
         raise FileNotFoundError(f"{folder} holds no VAE (config.json and weights): download stabilityai/sd-vae-ft-mse into it, "

@@ -175,9 +175,7 @@ def resnet50_judge(weights) -> PixelJudge:
     from torchvision.models import resnet50
     if weights is None: raise FileNotFoundError("The evaluation classifier needs torchvision's ResNet-50 weights: download resnet50-11ad3fa6.pth "
                                                 "(https://download.pytorch.org/models/resnet50-11ad3fa6.pth) and pass --set eval_weights=PATH.")
-    net = resnet50()
-    net.load_state_dict(read_checkpoint(run_folder.need(weights, 'classifier', 'imagenet')), strict=True)
-    return PixelJudge(net).eval()
+    return PixelJudge(run_folder.load_layout(resnet50(), read_checkpoint(run_folder.need(weights, 'classifier', 'imagenet')), weights)).eval()
 
 def _crops(cfg:ImagenetConfig, limit:int=20_000) -> tuple:
     "Every training crop in memory as (x in [-1, 1], y): for the stand-in judge on small fabricated trees only."
