@@ -11,12 +11,14 @@ def cli(*args, cwd=None):
 
 @pytest.fixture(scope='module')
 def tree(tmp_path_factory):
-    "A 3-class tree of JPEGs and a tiny diffusers VAE saved in its own folder."
+    "A 3-class tree of JPEGs, a tiny diffusers VAE saved in its own folder, and the tree's latents."
     from diffusers import AutoencoderKL
+    from uot_unlearn.imagenet import extract_latents, load_vae
     root = tmp_path_factory.mktemp('imagenet')
     write_fake_imagenet(root / 'data', n_classes=3, per_class=8)
     AutoencoderKL(block_out_channels=(8, 16), layers_per_block=1, latent_channels=4, norm_num_groups=8, sample_size=32,
                   down_block_types=('DownEncoderBlock2D',) * 2, up_block_types=('UpDecoderBlock2D',) * 2).save_pretrained(root / 'vae')
+    extract_latents(root / 'data', load_vae(root / 'vae'), root / 'latents', size=32, shard_size=8, progress=False)  # the tiny configuration's
     return root
 
 
@@ -58,3 +60,22 @@ def test_two_processes_share_the_extraction(tree, tmp_path):
     shards = sorted(p.name for p in one.glob('shard_*.pt'))
     assert len(shards) == 3 and sorted(p.name for p in two.glob('shard_*.pt')) == shards
     assert all((one / s).read_bytes() == (two / s).read_bytes() for s in shards)
+
+
+def test_an_imported_checkpoint_goes_through_every_later_stage(tree, tmp_path):
+    "A fabricated checkpoint in a MeanFlow DiT port's layout: import, then classifier, unlearn and evaluate from its run folder."
+    import torch
+    from uot_unlearn.dit import dit
+    torch.manual_seed(0)
+    net = dit('tiny', size=16, n_classes=3)
+    torch.save({'ema': {k.replace('h_embedder.', 'r_embedder.'): v for k, v in net.state_dict().items()}, 'opt': {}}, tmp_path / 'port.pt')
+    run = tmp_path / 'run'
+    r = cli('import', '--from', 'meanflow', '--weights', str(tmp_path / 'port.pt'), '--run-dir', str(run), '--tiny',
+            '--set', f'data={tree / "data"}', f'vae={tree / "vae"}', f'latents={tree / "latents"}')
+    assert r.returncode == 0 and 'Imported a' in r.stdout, r.stderr[-2000:]
+    from uot_unlearn import imagenet_pipeline as ip
+    cfg = ip.run_config(run, {'forget': [2]})  # the stages in this process: the command line is tested above
+    for stage in ('classifier', 'unlearn', 'evaluate'): ip.STAGES[stage](run, cfg, 'cpu', False)
+    assert json.loads((run / 'metrics_forget2.json').read_text())['forget'] == [2]
+    r = cli('import', '--from', 'meanflow', '--weights', str(tmp_path / 'missing.pt'), '--run-dir', str(run))
+    assert r.returncode == 1 and 'does not exist' in r.stderr and 'Traceback' not in r.stderr

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['CIFAR10_STAGES', 'IMAGENET_STAGES', 'config_record', 'configured', 'toy_main', 'digits_main', 'forget_run',
-           'config_changes', 'stages_main', 'cifar10_main', 'imagenet_main', 'n_classes', 'add_dialect', 'parser',
-           'main']
+           'config_changes', 'stages_main', 'import_main', 'cifar10_main', 'imagenet_main', 'n_classes', 'add_dialect',
+           'parser', 'main']
 
 # %% ../nbs/30_cli.ipynb #d26213cd
 import argparse, json, os, sys, time
@@ -114,6 +114,19 @@ def stages_main(args, command:str, pipeline, config_class, stages:tuple, main_on
         if dist.is_initialized(): dist.destroy_process_group()
     if main: print(f"Outputs are in {args.run}.")
 
+def import_main(args):
+    "Read a public checkpoint into a run folder that the ImageNet stages continue from."
+    from uot_unlearn.importers import import_generator
+    from uot_unlearn.imagenet_pipeline import ImagenetConfig
+    changes = {}
+    try:
+        for item in args.set or []: _set_item(changes, item)
+        G = import_generator(args.weights, args.run, getattr(args, 'from'), changes, ImagenetConfig.tiny() if args.small else None)
+    except (FileNotFoundError, ValueError, TypeError) as e: sys.exit(f"uot-unlearn import: {e}")
+    n = sum(p.numel() for p in G.parameters())
+    print(f"Imported a {n / 1e6:.1f}M-parameter generator of {G.net.n_classes} classes into {args.run}: "
+          f"continue with `uot-unlearn imagenet classifier --run-dir {args.run}`.")
+
 def cifar10_main(args):
     "Run one stage of the CIFAR-10 pipeline (or all of them) on the run folder `--run-dir`, under torchrun too."
     from uot_unlearn import cifar10_pipeline as cp
@@ -192,6 +205,13 @@ def parser() -> argparse.ArgumentParser:
                       'folder that holds train/<wnid>/*.JPEG', 'samples')
     m.add_argument('--method', default=None, help="'uot', 'uot-data' or 'classifier-guided' (default: the run folder's, 'uot' in a new folder)")
     m.set_defaults(func=imagenet_main)
+    i = sub.add_parser('import', help='read a public one-step checkpoint into a run folder for the imagenet stages')
+    i.add_argument('--from', required=True, choices=('meanflow',), help="the checkpoint's layout: 'meanflow' (the MeanFlow DiT ports)")
+    i.add_argument('--weights', required=True, help='the weights file (.pt or .pth)')
+    i.add_argument('--out', '--run-dir', dest='run', default='runs/imagenet', help='run folder to write (default: %(default)s)')
+    i.add_argument('--set', nargs='+', metavar='KEY=VALUE', help='settings of the run folder, e.g. data=~/data/imagenet vae=~/models/sd-vae-ft-mse')
+    i.add_argument('--small', '--tiny', dest='small', action='store_true', help='a new run folder starts from the tiny configuration (tests)')
+    i.set_defaults(func=import_main, forget=None)
     return p
 
 def main(argv=None):
