@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['IMPORT_LAYOUTS', 'meanflow_state', 'dit_sizes', 'import_generator']
 
-# %% ../nbs/24_importers.ipynb #19e0e1b6
+# %% ../nbs/24_importers.ipynb #bc957d4a
 import json
 from pathlib import Path
 import torch
@@ -16,7 +16,7 @@ from .meanflow import OneStepGenerator
 from .dit import DIT_PRESETS, MeanFlowDiT
 from .imagenet_pipeline import ImagenetConfig, run_config
 
-# %% ../nbs/24_importers.ipynb #899df19b
+# %% ../nbs/24_importers.ipynb #62d455d1
 IMPORT_LAYOUTS = ('meanflow',)  # the layouts `import_generator` reads
 
 def meanflow_state(checkpoint:dict) -> dict:
@@ -42,7 +42,7 @@ def dit_sizes(state:dict) -> dict:
     return dict(preset=preset, hidden=hidden, depth=depth, heads=heads, patch=patch, channels=channels,
                 size=int(round(pos.shape[1] ** 0.5)) * patch, n_classes=table.shape[0] - 1)
 
-# %% ../nbs/24_importers.ipynb #e52c57c7
+# %% ../nbs/24_importers.ipynb #6b1e0263
 def import_generator(weights, run, layout:str='meanflow', changes:dict|None=None, base:ImagenetConfig|None=None) -> OneStepGenerator:
     "Read a public one-step generator's weights file into the run folder `run`, as the `pretrain` stage would have left it (a new folder's configuration: `base` with `changes`)."
     if layout not in IMPORT_LAYOUTS: raise ValueError(f"--from {layout!r}: this version reads {list(IMPORT_LAYOUTS)}.")
