@@ -6,7 +6,7 @@
 __all__ = ['setup_distributed', 'is_main', 'broadcast_parameters', 'all_reduce_gradients', 'seed_process', 'mean_over_processes']
 
 # %% ../nbs/02a_distributed.ipynb #907bf690
-import os
+import datetime, os
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -22,7 +22,8 @@ def setup_distributed():
         torch.cuda.set_device(local)
         device, backend = torch.device('cuda', local), 'nccl'
     else: device, backend = torch.device('cpu'), 'gloo'
-    if not dist.is_initialized(): dist.init_process_group(backend)
+    # stages that run on rank 0 alone (evaluation, export) keep the others at a barrier for longer than the 10-minute default
+    if not dist.is_initialized(): dist.init_process_group(backend, timeout=datetime.timedelta(hours=4))
     return rank, world, device
 
 def is_main() -> bool:

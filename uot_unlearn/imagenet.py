@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from .utils import atomic_save, atomic_write_text
+from .training import read_checkpoint
 
 # %% ../nbs/21_imagenet.ipynb #251a5bca
 IMAGE_SUFFIXES = ('.jpeg', '.jpg', '.png')
@@ -83,7 +84,7 @@ LATENT_NORMS = {  # how each family of checkpoints scales the VAE's latents: z =
 def latent_norm(name_or_norm) -> dict:
     "A latent normalisation: a preset name of `LATENT_NORMS` or a dict with `shift` and `scale` (numbers or per-channel lists)."
     if isinstance(name_or_norm, dict) and set(name_or_norm) == {'shift', 'scale'}: return name_or_norm
-    if name_or_norm not in LATENT_NORMS:
+    if not isinstance(name_or_norm, str) or name_or_norm not in LATENT_NORMS:
         raise ValueError(f"Unknown latent normalisation {name_or_norm!r}: use one of {list(LATENT_NORMS)} or {{'shift': ..., 'scale': ...}}.")
     return LATENT_NORMS[name_or_norm]
 
@@ -180,7 +181,7 @@ class Latents:
         done = [p for p in paths if p.exists()]
         if len(done) < len(paths):
             raise ValueError(f"{folder} holds {len(done)} of {len(paths)} latent shards: rerun `uot-unlearn imagenet extract-latents` to finish it.")
-        shards = [torch.load(p, weights_only=True) for p in paths]
+        shards = [read_checkpoint(p) for p in paths]  # a damaged shard is named
         self.mean, self.logvar, self.labels = (torch.cat([s[k] for s in shards]) for k in ('mean', 'logvar', 'labels'))
         self.classes = self.meta['classes']
 

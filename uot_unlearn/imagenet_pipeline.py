@@ -21,7 +21,7 @@ from .utils import set_seed, atomic_save, atomic_write_text, default_device
 from .distributed import is_main
 from .training import read_checkpoint
 from . import run_folder
-from .meanflow import OneStepGenerator, train_meanflow, meanflow_settings
+from .meanflow import OneStepGenerator, train_meanflow, meanflow_settings, check_guidance
 from .classifier import train_classifier, predict
 from .image_classifiers import ResNet18, noise_augment
 from .core import UnlearnSettings, as_settings
@@ -85,7 +85,7 @@ class ImagenetConfig:
     def __post_init__(self):
         self.meanflow = meanflow_settings(self.meanflow, IMAGENET_MEANFLOW)
         self.unlearn = as_settings(self.unlearn)
-        self.forget = tuple(self.forget)
+        self.forget = (self.forget,) if isinstance(self.forget, int) else tuple(self.forget)
         latent_norm(self.latent_norm)
 
     @property
@@ -101,6 +101,9 @@ def _check_config(cfg:ImagenetConfig):
     if cfg.method not in UNLEARN_METHODS: raise ValueError(f"method must be one of {UNLEARN_METHODS}, got {cfg.method!r}.")
     if cfg.eval_classifier not in ('resnet50', 'stand-in'): raise ValueError(f"eval_classifier is 'resnet50' or 'stand-in', got {cfg.eval_classifier!r}.")
     if not 0 < cfg.forget_share < 1: raise ValueError(f"forget_share is the share of forget-label prompts per batch, in (0, 1), got {cfg.forget_share}.")
+    for name in ('shard_size', 'encode_batch', 'n_eval', 'eval_batch', 'pretrain_batch', 'classifier_batch'):
+        if not (isinstance(getattr(cfg, name), int) and getattr(cfg, name) >= 1): raise ValueError(f"{name} must be an integer >= 1, got {getattr(cfg, name)!r}.")
+    if cfg.guidance: check_guidance(cfg.guidance)
 
 def run_config(run, changes:dict|None=None, base:ImagenetConfig|None=None) -> ImagenetConfig:
     "The run folder's configuration (or `base`, or the defaults) with `changes` applied; saved to `run/config.json`."
@@ -270,12 +273,20 @@ def reference_npz(path) -> dict:
     n = torch.tensor(50_000.)
     return {'real_features_sum': n * mu, 'real_features_cov_sum': (n - 1) * sigma + n * torch.outer(mu, mu), 'real_features_num_samples': n.long()}
 
+def _readable(cfg:ImagenetConfig, files:list) -> list:
+    "The crops of `files` as uint8 arrays, leaving out unreadable ones when `cfg.skip_unreadable` (as extraction does)."
+    root, out = Path(cfg.data).expanduser() / 'train', []
+    for f in files:
+        try: out.append(read_image(root / f, cfg.image_size))
+        except ValueError:
+            if not cfg.skip_unreadable: raise
+    return out
+
 def _images_of(cfg:ImagenetConfig, files:list, batch:int):
     "The crops of `files`, batch after batch, as tensors in [-1, 1]."
-    root = Path(cfg.data).expanduser() / 'train'
     for i in range(0, len(files), batch):
-        a = np.stack([read_image(root / f, cfg.image_size) for f in files[i:i + batch]])
-        yield torch.from_numpy(a).permute(0, 3, 1, 2).float() / 127.5 - 1
+        a = _readable(cfg, files[i:i + batch])
+        if a: yield torch.from_numpy(np.stack(a)).permute(0, 3, 1, 2).float() / 127.5 - 1
 
 def _sums_over(metric, cfg:ImagenetConfig, files:list, progress:bool, desc:str) -> dict:
     from tqdm.auto import tqdm
@@ -285,10 +296,10 @@ def _sums_over(metric, cfg:ImagenetConfig, files:list, progress:bool, desc:str) 
         total = s if total is None else {k: total[k] + s[k] for k in REAL_STATES}
     return total
 
-def ref_stats(run, cfg:ImagenetConfig, device=None, progress:bool=True, metric=None) -> dict:
+def ref_stats(run, cfg:ImagenetConfig, device=None, progress:bool=True, metric:tuple|None=None) -> dict:
     "Stage: feature sums of every training crop and of each forget class, cached beside the latents; returns those of all and of the retained classes."
     dev = default_device(device)
-    metric, extractor = (metric, 'given') if metric is not None else configured_fid_metric(cfg, dev)
+    metric, extractor = metric if metric is not None else configured_fid_metric(cfg, dev)  # (metric, name of its features): the cache is per feature
     files, labels, classes = imagenet_files(cfg.data)
     forget = check_forget(cfg.forget, len(classes))
     folder = Path(cfg.latents).expanduser() / f'ref_stats_{extractor}_{cfg.image_size}'
@@ -355,7 +366,7 @@ def evaluate(run, cfg:ImagenetConfig, device=None, progress:bool=True) -> dict:
     retained = [c for c in range(n_classes) if c not in forget]
     judges = {'forget': load_classifier(run, cfg, 'forget').to(dev), 'eval': load_classifier(run, cfg, 'eval').to(dev)}
     vae, (metric, extractor) = _vae(cfg, dev), configured_fid_metric(cfg, dev)
-    sums = ref_stats(run, cfg, dev, progress, metric)
+    sums = ref_stats(run, cfg, dev, progress, (metric, extractor))  # the statistics the ref-stats stage cached
     f_prompts, r_prompts = _prompts(forget, max(cfg.n_eval // 10, len(forget))), _prompts(retained, cfg.n_eval)
     before, after = (_judged(G, f_prompts, vae, cfg, judges, seed=cfg.seed + 100, progress=progress, desc='forget prompts') for G in (G0, Gu))
     set_real_statistics(metric, reference_npz(cfg.fid_reference) if cfg.fid_reference else sums['all'])
