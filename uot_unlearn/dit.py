@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['DIT_PRESETS', 'GUIDANCE_PRESETS', 'guidance_preset', 'frequency_features', 'TimestepEmbedder', 'LabelEmbedder',
-           'sincos_2d', 'PatchEmbed', 'Attention', 'Mlp', 'modulate', 'DiTBlock', 'FinalLayer', 'MeanFlowDiT', 'dit']
+           'sincos_2d', 'PatchEmbed', 'unpatchify', 'Attention', 'Mlp', 'modulate', 'DiTBlock', 'FinalLayer',
+           'MeanFlowDiT', 'dit']
 
 # %% ../nbs/22_dit.ipynb #ee83c234
 import math
@@ -66,7 +67,7 @@ def sincos_2d(hidden:int, grid:int):
         ang = pos.reshape(-1, 1).double() * omega
         return torch.cat([ang.sin(), ang.cos()], 1)
     gy, gx = torch.meshgrid(torch.arange(grid), torch.arange(grid), indexing='ij')
-    return torch.cat([one_axis(hidden // 2, gy), one_axis(hidden // 2, gx)], 1).float()[None]
+    return torch.cat([one_axis(hidden // 2, gx), one_axis(hidden // 2, gy)], 1).float()[None]  # columns first, as DiT's reference
 
 class PatchEmbed(nn.Module):
     "Cut a latent into `patch`×`patch` squares and project each to a token."
@@ -74,6 +75,11 @@ class PatchEmbed(nn.Module):
         super().__init__()
         self.proj = nn.Conv2d(channels, hidden, patch, stride=patch)
     def forward(self, x): return self.proj(x).flatten(2).transpose(1, 2)
+
+def unpatchify(x, patch:int, channels:int):
+    "Tokens (N, g², patch²·channels) in raster order back to an image (N, channels, g·patch, g·patch)."
+    g = int(round(x.shape[1] ** 0.5))
+    return x.view(len(x), g, g, patch, patch, channels).permute(0, 5, 1, 3, 2, 4).reshape(len(x), channels, g * patch, g * patch)
 
 # %% ../nbs/22_dit.ipynb #0029336b
 class Attention(nn.Module):
@@ -158,16 +164,12 @@ class MeanFlowDiT(nn.Module):
         for layer in [*(b.adaLN_modulation[-1] for b in self.blocks), self.final_layer.adaLN_modulation[-1], self.final_layer.linear]:
             nn.init.zeros_(layer.weight); nn.init.zeros_(layer.bias)
 
-    def unpatchify(self, x):
-        p, c, g = self.patch, self.channels, self.size // self.patch
-        return x.view(len(x), g, g, p, p, c).permute(0, 5, 1, 3, 2, 4).reshape(len(x), c, g * p, g * p)
-
     def forward(self, z, r, t, y=None):
         if y is None: y = torch.full((len(z),), self.n_classes, device=z.device, dtype=torch.long)  # the null label
         c = self.t_embedder(t) + self.h_embedder(t - r) + self.y_embedder(y)
         x = self.x_embedder(z) + self.pos_embed
         for block in self.blocks: x = block(x, c)
-        return self.unpatchify(self.final_layer(x, c))
+        return unpatchify(self.final_layer(x, c), self.patch, self.channels)
 
 def dit(preset:str='B/2', size:int=32, channels:int=4, n_classes:int=1000, **changes) -> MeanFlowDiT:
     "A `MeanFlowDiT` of a preset ('tiny', 'B/4', 'B/2', 'M/2', 'L/2', 'XL/2'), with `changes` over its sizes."

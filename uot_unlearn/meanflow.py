@@ -130,11 +130,15 @@ class OneStepGenerator(nn.Module):
     def forward(self, e, y=None):
         r, t = e.new_zeros(len(e)), e.new_ones(len(e))
         return e - self.net(e, r, t, y)
+    @property
+    def n_classes(self) -> int|None:
+        "The number of classes of a conditional network (None: unconditional)."
+        return getattr(self.net, 'n_classes', None)
     def sample_inputs(self, n:int):
         "Noise (and uniform random labels for a conditional network) for `n` samples."
         dev = next(self.parameters()).device
         e = torch.randn(n, *self.shape, device=dev)
-        k = getattr(self.net, 'n_classes', None)
+        k = self.n_classes
         return (e, torch.randint(k, (n,), device=dev)) if k else e
 
 # %% ../nbs/03_meanflow.ipynb #4474235f
