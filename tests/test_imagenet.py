@@ -62,20 +62,64 @@ def test_two_processes_share_the_extraction(tree, tmp_path):
     assert all((one / s).read_bytes() == (two / s).read_bytes() for s in shards)
 
 
-def test_an_imported_checkpoint_goes_through_every_later_stage(tree, tmp_path):
-    "A fabricated checkpoint in a MeanFlow DiT port's layout: import, then classifier, unlearn and evaluate from its run folder."
+def _meanflow_port(path):
+    "A tiny DiT saved as zhuyu-cs/MeanFlow's training script saves it (EMA, `r_embedder`)."
     import torch
     from uot_unlearn.dit import dit
-    torch.manual_seed(0)
     net = dit('tiny', size=16, n_classes=3)
-    torch.save({'ema': {k.replace('h_embedder.', 'r_embedder.'): v for k, v in net.state_dict().items()}, 'opt': {}}, tmp_path / 'port.pt')
-    run = tmp_path / 'run'
-    r = cli('import', '--from', 'meanflow', '--weights', str(tmp_path / 'port.pt'), '--run-dir', str(run), '--tiny',
+    torch.save({'ema': {k.replace('h_embedder.', 'r_embedder.'): v for k, v in net.state_dict().items()}, 'opt': {}}, path)
+    return path
+
+
+def _imf_release(path):
+    "A tiny iMF saved under the names of the released iMF-*.pth files (`net.`, `_flax_linear`, `_flax_embedding`)."
+    import torch
+    from uot_unlearn.imf import ImprovedMeanFlowDiT
+    net = ImprovedMeanFlowDiT(size=16, hidden=64, depth=3, heads=2, n_classes=3, u_depth=1)
+    level = {name: '_flax_linear.' if isinstance(m, torch.nn.Linear) else '_flax_embedding.' for name, m in net.named_modules()
+             if isinstance(m, (torch.nn.Linear, torch.nn.Embedding))}
+    def upstream(k):
+        module, _, leaf = k.rpartition('.')
+        return f"net.{module}.{level[module]}{leaf}" if module in level else f"net.{k}"
+    torch.save({upstream(k): v for k, v in net.state_dict().items()}, path)
+    return path
+
+
+def _consistency_folder(path):
+    "A tiny class-conditional consistency model saved by diffusers as a pipeline folder."
+    from diffusers import UNet2DModel, CMStochasticIterativeScheduler, ConsistencyModelPipeline
+    unet = UNet2DModel(sample_size=16, in_channels=3, out_channels=3, block_out_channels=(8, 16), layers_per_block=1, norm_num_groups=8,
+                       down_block_types=('DownBlock2D', 'DownBlock2D'), up_block_types=('UpBlock2D', 'UpBlock2D'), num_class_embeds=3)
+    ConsistencyModelPipeline(unet=unet, scheduler=CMStochasticIterativeScheduler()).save_pretrained(path)
+    return path
+
+
+@pytest.mark.parametrize('layout, fabricate, extra', [('meanflow', _meanflow_port, []), ('imf', _imf_release, ['--guidance', '4', '0.3', '0.7']),
+                                                      ('diffusers-cm', _consistency_folder, [])])
+def test_an_imported_checkpoint_goes_through_every_later_stage(tree, tmp_path, layout, fabricate, extra):
+    "A fabricated checkpoint in each upstream layout: `uot-unlearn import`, then classifier, unlearn, evaluate and export from its run folder."
+    import torch
+    torch.manual_seed(0)
+    weights, run = fabricate(tmp_path / 'weights'), tmp_path / 'run'
+    r = cli('import', '--from', layout, '--weights', str(weights), '--run-dir', str(run), '--tiny', *extra,
             '--set', f'data={tree / "data"}', f'vae={tree / "vae"}', f'latents={tree / "latents"}')
     assert r.returncode == 0 and 'Imported a' in r.stdout, r.stderr[-2000:]
     from uot_unlearn import imagenet_pipeline as ip
     cfg = ip.run_config(run, {'forget': [2]})  # the stages in this process: the command line is tested above
-    for stage in ('classifier', 'unlearn', 'evaluate'): ip.STAGES[stage](run, cfg, 'cpu', False)
-    assert json.loads((run / 'metrics_forget2.json').read_text())['forget'] == [2]
-    r = cli('import', '--from', 'meanflow', '--weights', str(tmp_path / 'missing.pt'), '--run-dir', str(run))
+    for stage in ('classifier', 'unlearn', 'evaluate', 'export'): ip.STAGES[stage](run, cfg, 'cpu', False)
+    m = json.loads((run / 'metrics_forget2.json').read_text())
+    assert m['forget'] == [2] and m['u_fid'] > 0 and m['fid_pretrained'] > 0
+    size = 16 if layout == 'diffusers-cm' else 32  # a consistency model's own size; latents decode to the configuration's
+    assert np.load(run / 'samples_forget2.npz')['arr_0'].shape == (32, size, size, 3)
+    assert (ip.generator_info(run)['space'] == 'pixels') == (layout == 'diffusers-cm')
+    if layout == 'imf': assert ip.generator_info(run)['network']['guidance'] == {'omega': 4.0, 't_min': 0.3, 't_max': 0.7}
+
+
+def test_imports_refuse_bad_input_in_one_line(tmp_path):
+    r = cli('import', '--from', 'meanflow', '--weights', str(tmp_path / 'missing.pt'), '--run-dir', str(tmp_path / 'run'))
     assert r.returncode == 1 and 'does not exist' in r.stderr and 'Traceback' not in r.stderr
+    r = cli('import', '--from', 'imf', '--weights', str(_meanflow_port(tmp_path / 'port.pt')), '--run-dir', str(tmp_path / 'run'),
+            '--set', 'latent_norm="sd-vae"')
+    assert r.returncode == 1 and "normalised as 'imf'" in r.stderr and 'Traceback' not in r.stderr
+    r = cli('import', '--from', 'diffusers-cm', '--weights', str(tmp_path), '--run-dir', str(tmp_path / 'run'))
+    assert r.returncode == 1 and 'holds no diffusers configuration' in r.stderr and not (tmp_path / 'run').exists()

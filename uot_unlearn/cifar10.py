@@ -11,6 +11,7 @@ import pickle
 from pathlib import Path
 import numpy as np
 import torch
+from .images import to_signed
 
 # %% ../nbs/16_cifar10.ipynb #c448c28a
 CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
@@ -39,7 +40,7 @@ def cifar10_images(root, train:bool=True, download:bool=False, verify:bool=True)
     except RuntimeError as e:
         raise RuntimeError(f"The CIFAR-10 files in {folder} do not match the official checksums ({e}). "
                            f"Download {CIFAR10_URL} again, or pass verify=False for a folder you made yourself.") from e
-    x = torch.from_numpy(ds.data).permute(0, 3, 1, 2).float() / 127.5 - 1  # HWC uint8 -> CHW in [-1, 1]
+    x = to_signed(ds.data)
     return x, torch.tensor(ds.targets, dtype=torch.long)
 
 # %% ../nbs/16_cifar10.ipynb #c147d2ba

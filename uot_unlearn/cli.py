@@ -121,10 +121,11 @@ def import_main(args):
     changes = {}
     try:
         for item in args.set or []: _set_item(changes, item)
-        G = import_generator(args.weights, args.run, getattr(args, 'from'), changes, ImagenetConfig.tiny() if args.small else None)
+        guidance = dict(zip(('omega', 't_min', 't_max'), args.guidance)) if args.guidance else None
+        G = import_generator(args.weights, args.run, getattr(args, 'from'), changes, ImagenetConfig.tiny() if args.small else None, guidance)
     except (FileNotFoundError, ValueError, TypeError) as e: sys.exit(f"uot-unlearn import: {e}")
     n = sum(p.numel() for p in G.parameters())
-    print(f"Imported a {n / 1e6:.1f}M-parameter generator of {G.net.n_classes} classes into {args.run}: "
+    print(f"Imported a {n / 1e6:.1f}M-parameter generator of {G.n_classes} classes into {args.run}: "
           f"continue with `uot-unlearn imagenet classifier --run-dir {args.run}`.")
 
 def cifar10_main(args):
@@ -206,8 +207,10 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument('--method', default=None, help="'uot', 'uot-data' or 'classifier-guided' (default: the run folder's, 'uot' in a new folder)")
     m.set_defaults(func=imagenet_main)
     i = sub.add_parser('import', help='read a public one-step checkpoint into a run folder for the imagenet stages')
-    i.add_argument('--from', required=True, choices=('meanflow',), help="the checkpoint's layout: 'meanflow' (the MeanFlow DiT ports)")
-    i.add_argument('--weights', required=True, help='the weights file (.pt or .pth)')
+    i.add_argument('--from', required=True, choices=('imf', 'meanflow', 'diffusers-cm'),
+                   help="the checkpoint's layout: 'imf' (improved MeanFlow), 'meanflow' (the MeanFlow DiT ports), 'diffusers-cm' (a consistency model saved by diffusers)")
+    i.add_argument('--weights', required=True, help='the weights file (.pt, .pth), or the folder of a diffusers consistency model')
+    i.add_argument('--guidance', nargs=3, type=float, metavar=('OMEGA', 'T_MIN', 'T_MAX'), help="iMF only: the guidance to sample with (default: the released size's)")
     i.add_argument('--out', '--run-dir', dest='run', default='runs/imagenet', help='run folder to write (default: %(default)s)')
     i.add_argument('--set', nargs='+', metavar='KEY=VALUE', help='settings of the run folder, e.g. data=~/data/imagenet vae=~/models/sd-vae-ft-mse')
     i.add_argument('--small', '--tiny', dest='small', action='store_true', help='a new run folder starts from the tiny configuration (tests)')

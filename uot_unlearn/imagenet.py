@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['IMAGE_SUFFIXES', 'LATENT_NORMS', 'imagenet_classes', 'imagenet_files', 'center_crop', 'read_image',
-           'write_fake_imagenet', 'latent_norm', 'normalise_latents', 'denormalise_latents', 'load_vae',
-           'vae_fingerprint', 'latents_meta', 'encode_images', 'extract_latents', 'Latents']
+           'write_fake_imagenet', 'ImageCrops', 'crop_sampler', 'latent_norm', 'normalise_latents',
+           'denormalise_latents', 'load_vae', 'vae_fingerprint', 'latents_meta', 'encode_images', 'extract_latents',
+           'Latents']
 
 # %% ../nbs/21_imagenet.ipynb #a6053be7
 import hashlib, json
@@ -14,6 +15,7 @@ import numpy as np
 import torch
 from .utils import atomic_save, atomic_write_text
 from .training import read_checkpoint
+from .images import to_signed
 
 # %% ../nbs/21_imagenet.ipynb #251a5bca
 IMAGE_SUFFIXES = ('.jpeg', '.jpg', '.png')
@@ -73,6 +75,33 @@ def write_fake_imagenet(root, n_classes:int=3, per_class:int=4, seed:int=0) -> P
             im = im.convert(('RGB', 'L', 'CMYK')[i % 3])
             im.save(folder / f'n{c:08d}_{i}.JPEG', quality=90)
     return Path(root)
+
+# %% ../nbs/21_imagenet.ipynb #98a44d39
+class ImageCrops(torch.utils.data.Dataset):
+    "The ADM crops of a tree's images at `size` as uint8 tensors (size, size, 3) with their labels; with `skip_unreadable` an unreadable file gives the next readable one."
+    def __init__(self, root, size:int, skip_unreadable:bool=False):
+        self.files, self.labels, _ = imagenet_files(root)
+        self.train, self.size, self.skip = Path(root).expanduser() / 'train', size, skip_unreadable
+    def __len__(self): return len(self.files)
+    def __getitem__(self, i):
+        for k in range(i, i + len(self.files)):
+            k %= len(self.files)
+            try: return torch.from_numpy(read_image(self.train / self.files[k], self.size).copy()), self.labels[k]
+            except ValueError:
+                if not self.skip: raise
+        raise ValueError(f"No image under {self.train} can be read.")
+
+def crop_sampler(root, size:int, workers:int=0, skip_unreadable:bool=False):
+    "`n -> (x, y)`: random crops in [-1, 1] and their labels, decoded by `workers` processes (the order drawn from the process's seed)."
+    data, batches = ImageCrops(root, size, skip_unreadable), {}
+    def draw(n):
+        if n not in batches:
+            order = torch.utils.data.RandomSampler(data, replacement=True, num_samples=2 ** 62,
+                                                   generator=torch.Generator().manual_seed(int(torch.randint(2 ** 62, ()))))
+            batches[n] = iter(torch.utils.data.DataLoader(data, batch_size=n, sampler=order, num_workers=workers, persistent_workers=workers > 0))
+        x, y = next(batches[n])
+        return to_signed(x), y
+    return draw
 
 # %% ../nbs/21_imagenet.ipynb #07061f01
 LATENT_NORMS = {  # how each family of checkpoints scales the VAE's latents: z = (sample - shift) * scale, per channel where a list

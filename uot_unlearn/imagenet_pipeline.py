@@ -4,10 +4,11 @@
 
 # %% auto #0
 __all__ = ['IMAGENET_MEANFLOW', 'IMAGENET_MEAN', 'IMAGENET_STD', 'EVAL_COLUMNS', 'STAGES', 'ImagenetConfig', 'run_config',
-           'check_forget', 'extract_stage', 'training_guidance', 'load_generator', 'pretrain', 'PixelJudge',
-           'resnet50_judge', 'train_classifiers', 'load_classifier', 'prompt_sampler', 'unlearn_stage', 'feature_sums',
-           'set_real_statistics', 'minus', 'reference_npz', 'ref_stats', 'decode', 'prompted_samples', 'evaluate',
-           'write_npz_stream', 'export']
+           'check_forget', 'extract_stage', 'training_guidance', 'generator_info', 'build_generator', 'load_generator',
+           'save_generator', 'pretrain', 'PixelJudge', 'resnet50_judge', 'training_data', 'train_classifiers',
+           'load_classifier', 'prompt_sampler', 'unlearn_stage', 'feature_sums', 'set_real_statistics', 'minus',
+           'reference_npz', 'ref_stats', 'decode', 'decoder', 'prompted_samples', 'evaluate', 'write_npz_stream',
+           'export']
 
 # %% ../nbs/23_imagenet_pipeline.ipynb #8d61070d
 import json, time, zipfile
@@ -28,8 +29,11 @@ from .core import UnlearnSettings, as_settings
 from .fid import configured_fid_metric, update_metric, REAL_STATES
 from .metrics import percentage_unlearning, retain_stability, metrics_table
 from .cifar10_pipeline import UNLEARN_METHODS
-from .imagenet import imagenet_files, read_image, load_vae, vae_fingerprint, extract_latents, Latents, latent_norm, denormalise_latents
+from .images import to_signed
+from .imagenet import imagenet_files, read_image, crop_sampler, ImageCrops, load_vae, vae_fingerprint, extract_latents, Latents, latent_norm, denormalise_latents
 from .dit import dit, guidance_preset
+from .imf import ImprovedMeanFlowDiT
+from .consistency import consistency_from_config
 
 # %% ../nbs/23_imagenet_pipeline.ipynb #760ceb98
 IMAGENET_MEANFLOW = dict(time_mean=-0.4, time_std=1.0, p_equal=0.75, adaptive_p=1.0)  # the MeanFlow paper's ImageNet recipe
@@ -45,6 +49,7 @@ class ImagenetConfig:
     shard_size: int = 1024
     encode_batch: int = 64
     skip_unreadable: bool = False        # leave out images that cannot be read (else: stop and name them)
+    loader_workers: int = 8              # processes decoding crops for generators of pixels
     dit_preset: str = 'B/2'              # 'tiny', 'B/4', 'B/2', 'M/2', 'L/2', 'XL/2'
     dit: dict = field(default_factory=dict)         # overrides of the preset's sizes
     guidance: dict|None = None           # guidance folded into training (omega, kappa, t_min, t_max, label_dropout); None: the preset's
@@ -77,7 +82,7 @@ class ImagenetConfig:
     @classmethod
     def tiny(cls, **kw):
         "Seconds on a CPU, on a fabricated tree and a tiny VAE (its numbers mean nothing): tests and the docs build."
-        return cls(**{**dict(image_size=32, shard_size=8, encode_batch=8, dit_preset='tiny', pretrain_steps=6, pretrain_batch=8,
+        return cls(**{**dict(image_size=32, shard_size=8, encode_batch=8, loader_workers=0, dit_preset='tiny', pretrain_steps=6, pretrain_batch=8,
                              precision='fp32', checkpoint_every=3, classifier_steps=6, classifier_batch=16, classifier_width=8,
                              eval_classifier='stand-in', unlearn=dict(steps=4, batch_size=16), n_eval=32, eval_batch=16,
                              stand_in_features=True), **kw})
@@ -105,9 +110,9 @@ def _check_config(cfg:ImagenetConfig):
         if not (isinstance(getattr(cfg, name), int) and getattr(cfg, name) >= 1): raise ValueError(f"{name} must be an integer >= 1, got {getattr(cfg, name)!r}.")
     if cfg.guidance: check_guidance(cfg.guidance)
 
-def run_config(run, changes:dict|None=None, base:ImagenetConfig|None=None) -> ImagenetConfig:
-    "The run folder's configuration (or `base`, or the defaults) with `changes` applied; saved to `run/config.json`."
-    return run_folder.run_config(run, ImagenetConfig, changes, base, check=_check_config)
+def run_config(run, changes:dict|None=None, base:ImagenetConfig|None=None, save:bool=True) -> ImagenetConfig:
+    "The run folder's configuration (or `base`, or the defaults) with `changes` applied; saved to `run/config.json` (unless not `save`)."
+    return run_folder.run_config(run, ImagenetConfig, changes, base, check=_check_config, save=save)
 
 def check_forget(forget, n_classes:int) -> list:
     "The forget classes, refused when outside the data's classes or naming every class."
@@ -136,12 +141,29 @@ def training_guidance(cfg:ImagenetConfig) -> dict:
     "The guidance folded into pretraining: the configuration's, else the DiT preset's, with 10 % label dropout."
     return {'label_dropout': 0.1, **(cfg.guidance if cfg.guidance is not None else guidance_preset(cfg.dit_preset))}
 
-def load_generator(run, cfg:ImagenetConfig, name:str='generator.pt') -> OneStepGenerator:
-    "A generator saved in the run folder (the pretrained one by default): `G(e, y)` in latent space."
+def generator_info(run) -> dict:
+    "What `generator.json` says of the run's generator: `shape`, `n_classes`, its output `space` ('latents' or 'pixels') and `network` (how to build it)."
     info = json.loads(run_folder.need(Path(run) / 'generator.json', 'pretrain', 'imagenet').read_text())
-    G = OneStepGenerator(_network(cfg, info['shape'], info['n_classes']), info['shape'])
+    return {'space': 'latents', 'network': {'kind': 'meanflow-dit'}, **info}  # run folders of before imports: a DiT of the configuration
+
+def build_generator(info:dict, cfg:ImagenetConfig) -> OneStepGenerator:
+    "An untrained generator of the kind `info['network']` names, to load weights into."
+    net, shape = info['network'], info['shape']
+    if net['kind'] == 'diffusers-cm': return consistency_from_config(net['unet'], shape, net['schedule'])
+    if net['kind'] == 'imf': return OneStepGenerator(ImprovedMeanFlowDiT(**net['sizes'], guidance=net['guidance']), shape)
+    return OneStepGenerator(_network(cfg, shape, info['n_classes']), shape)
+
+def load_generator(run, cfg:ImagenetConfig, name:str='generator.pt') -> OneStepGenerator:
+    "A generator saved in the run folder (the pretrained or imported one by default): `G(e, y)` in latents or pixels."
+    G = build_generator(generator_info(run), cfg)
     G.load_state_dict(run_folder.load_state(Path(run) / name, 'pretrain' if name == 'generator.pt' else 'unlearn', 'imagenet'))
     return G.eval()
+
+def save_generator(run, G:OneStepGenerator, space:str='latents', network:dict|None=None, **about):
+    "Write `G` as the run's pretrained generator: `generator.pt` and `generator.json` (what builds it again, and `about` it)."
+    info = {'shape': list(G.shape), 'n_classes': G.n_classes, 'space': space, 'network': network or {'kind': 'meanflow-dit'}, **about}
+    atomic_save(G.state_dict(), Path(run) / 'generator.pt')
+    atomic_write_text(Path(run) / 'generator.json', json.dumps(info, indent=1))
 
 def pretrain(run, cfg:ImagenetConfig, device=None, progress:bool=True) -> OneStepGenerator:
     "Stage 2: MeanFlow pretraining of the DiT on the latents, guidance folded in; resumes; writes `run/generator.pt`."
@@ -155,8 +177,7 @@ def pretrain(run, cfg:ImagenetConfig, device=None, progress:bool=True) -> OneSte
                                 checkpoint_every=cfg.checkpoint_every, precision=cfg.precision,
                                 guidance=training_guidance(cfg), **cfg.meanflow)
     if is_main():
-        atomic_save(G.state_dict(), run / 'generator.pt')
-        atomic_write_text(run / 'generator.json', json.dumps({'shape': list(shape), 'n_classes': n_classes, 'classes': lat.classes}))
+        save_generator(run, G, classes=lat.classes)
         atomic_write_text(run / 'pretrain_history.json', json.dumps({'squared_error': history, 'seconds': time.perf_counter() - t0}))
     return G
 
@@ -182,13 +203,17 @@ def resnet50_judge(weights) -> PixelJudge:
 
 def _crops(cfg:ImagenetConfig, limit:int=20_000) -> tuple:
     "Every training crop in memory as (x in [-1, 1], y): for the stand-in judge on small fabricated trees only."
-    files, labels, _ = imagenet_files(cfg.data)
-    if len(files) > limit: raise ValueError(f"eval_classifier='stand-in' trains on every crop in memory ({len(files)} images): use 'resnet50' with eval_weights for ImageNet.")
-    root = Path(cfg.data).expanduser() / 'train'
-    x = torch.from_numpy(np.stack([read_image(root / f, cfg.image_size) for f in files])).permute(0, 3, 1, 2).float() / 127.5 - 1
-    return x, torch.tensor(labels)
+    data = ImageCrops(cfg.data, cfg.image_size, cfg.skip_unreadable)
+    if len(data) > limit: raise ValueError(f"eval_classifier='stand-in' trains on every crop in memory ({len(data)} images): use 'resnet50' with eval_weights for ImageNet.")
+    x, y = zip(*(data[i] for i in range(len(data))))
+    return to_signed(torch.stack(x)), torch.tensor(y)
 
-def _latent_classifier(cfg:ImagenetConfig, shape, n_classes:int, seed=None):
+def training_data(cfg:ImagenetConfig, space:str):
+    "`n -> (x, y)` in the generator's output space: posterior samples of the extracted latents, or crops at the configuration's size."
+    if space == 'latents': return _latents(cfg).sampler()
+    return crop_sampler(cfg.data, cfg.image_size, cfg.loader_workers, cfg.skip_unreadable)
+
+def _forget_classifier(cfg:ImagenetConfig, shape, n_classes:int, seed=None):
     set_seed(seed)
     return ResNet18(shape[0], n_classes, width=cfg.classifier_width)
 
@@ -197,14 +222,13 @@ def _stand_in_judge(cfg:ImagenetConfig, n_classes:int, seed=None):
     return PixelJudge(ResNet18(3, n_classes, width=cfg.classifier_width), size=cfg.image_size, normalise=False)
 
 def train_classifiers(run, cfg:ImagenetConfig, device=None, progress:bool=True) -> dict:
-    "Stage 3: the forget-cost ResNet-18 on latents (noise-augmented); the stand-in evaluation judge on crops when asked for."
-    run, dev = Path(run), default_device(device)
-    lat = _latents(cfg)
-    shape, n = tuple(lat.mean.shape[2:]), len(lat.classes)
+    "Stage 3: the forget-cost ResNet-18 in the generator's output space (noise-augmented); the stand-in evaluation judge on crops when asked for."
+    run, dev, info = Path(run), default_device(device), generator_info(run)
+    shape, n = info['shape'], info['n_classes']
     noise = noise_augment(cfg.classifier_noise)
     kw = dict(steps=cfg.classifier_steps, batch_size=cfg.classifier_batch, lr=cfg.classifier_lr, device=dev, cosine=True,
               precision=cfg.precision, progress=progress, checkpoint_every=cfg.checkpoint_every)
-    fc = train_classifier(_latent_classifier(cfg, shape, n, cfg.seed), lat.sampler(), seed=cfg.seed, augment=noise,
+    fc = train_classifier(_forget_classifier(cfg, shape, n, cfg.seed), training_data(cfg, info['space']), seed=cfg.seed, augment=noise,
                           checkpoint=run / 'forget_classifier_checkpoint.pt', **kw)
     out = {'forget_classifier': fc}
     if cfg.eval_classifier == 'stand-in':
@@ -213,13 +237,13 @@ def train_classifiers(run, cfg:ImagenetConfig, device=None, progress:bool=True) 
                                                   checkpoint=run / 'eval_classifier_checkpoint.pt', **kw)
     if is_main():
         for k, m in out.items(): atomic_save(m.state_dict(), run / f'{k}.pt')
-    return {}  # no held-out split of the latents to report an accuracy on
+    return {}  # no held-out split of the training data to report an accuracy on
 
 def load_classifier(run, cfg:ImagenetConfig, which:str='forget') -> nn.Module:
-    "The forget-cost classifier on latents, or the evaluation judge on images ('eval': ResNet-50 or the stand-in)."
-    info = json.loads(run_folder.need(Path(run) / 'generator.json', 'pretrain', 'imagenet').read_text())
+    "The forget-cost classifier of the generator's outputs, or the evaluation judge on images ('eval': ResNet-50 or the stand-in)."
+    info = generator_info(run)
     if which == 'eval' and cfg.eval_classifier == 'resnet50': return resnet50_judge(cfg.eval_weights)
-    model = _latent_classifier(cfg, info['shape'], info['n_classes']) if which == 'forget' else _stand_in_judge(cfg, info['n_classes'])
+    model = _forget_classifier(cfg, info['shape'], info['n_classes']) if which == 'forget' else _stand_in_judge(cfg, info['n_classes'])
     model.load_state_dict(run_folder.load_state(Path(run) / f'{which}_classifier.pt', 'classifier', 'imagenet'))
     return model.eval()
 
@@ -239,13 +263,13 @@ def unlearn_stage(run, cfg:ImagenetConfig, device=None, progress:bool=True):
     "Stage 4: unlearn `cfg.forget` from the pretrained generator on forget-heavy prompts; writes `run/unlearned_{tag}.pt`."
     run, dev = Path(run), default_device(device)
     G, clf = load_generator(run, cfg), load_classifier(run, cfg, 'forget')
-    forget = check_forget(cfg.forget, G.net.n_classes)
+    forget = check_forget(cfg.forget, G.n_classes)
     kw = {}
     if cfg.method == 'uot-data':
-        lat = _latents(cfg)
-        kw['target'] = lambda n: lat.sample(torch.randint(len(lat), (n,)))[0]
+        data = training_data(cfg, generator_info(run)['space'])
+        kw['target'] = lambda n: data(n)[0]
     return run_folder.unlearn_into_run(run, cfg, G, clf, forget, dev, progress,
-                                       sample_inputs=prompt_sampler(G, forget, G.net.n_classes, cfg.forget_share), **kw)
+                                       sample_inputs=prompt_sampler(G, forget, G.n_classes, cfg.forget_share), **kw)
 
 # %% ../nbs/23_imagenet_pipeline.ipynb #f494f33a
 def feature_sums(metric, images, batch_size:int=250) -> dict:
@@ -286,7 +310,7 @@ def _images_of(cfg:ImagenetConfig, files:list, batch:int):
     "The crops of `files`, batch after batch, as tensors in [-1, 1]."
     for i in range(0, len(files), batch):
         a = _readable(cfg, files[i:i + batch])
-        if a: yield torch.from_numpy(np.stack(a)).permute(0, 3, 1, 2).float() / 127.5 - 1
+        if a: yield to_signed(np.stack(a))
 
 def _sums_over(metric, cfg:ImagenetConfig, files:list, progress:bool, desc:str) -> dict:
     from tqdm.auto import tqdm
@@ -319,11 +343,16 @@ def ref_stats(run, cfg:ImagenetConfig, device=None, progress:bool=True, metric:t
 # %% ../nbs/23_imagenet_pipeline.ipynb #13af3de9
 @torch.no_grad()
 def decode(vae, x, norm) -> torch.Tensor:
-    "The generator's latents `x` as images in [-1, 1] through the VAE's decoder."
+    "The generator's latents `x` as images in [-1, 1] through the VAE's decoder; a generator of pixels (`vae` None) gives its images as they are."
+    if vae is None: return x.float().clamp(-1, 1)
     return vae.decode(denormalise_latents(x, latent_norm(norm)).to(next(vae.parameters()).dtype)).sample.float().clamp(-1, 1)
 
+def decoder(run, cfg:ImagenetConfig, device='cpu'):
+    "The VAE that turns the run's generator's outputs into images; None for a generator of pixels."
+    return _vae(cfg, device) if generator_info(run)['space'] == 'latents' else None
+
 def prompted_samples(G, labels, vae, norm, batch_size:int, seed:int, progress:bool=False, desc:str='samples'):
-    "`G` on fixed prompts, batch after batch: `(y, latents, images)`, the noise of each label drawn from `seed`."
+    "`G` on fixed prompts, batch after batch: `(y, outputs, images)`, the noise of each label drawn from `seed`."
     from tqdm.auto import tqdm
     dev, g = next(G.parameters()).device, torch.Generator().manual_seed(seed)
     for y in tqdm(labels.split(batch_size), disable=not progress, desc=desc):
@@ -361,11 +390,11 @@ def evaluate(run, cfg:ImagenetConfig, device=None, progress:bool=True) -> dict:
     "Stage: PUL on forget prompts by both judges and where the forgotten mass went, retained accuracy and stability, FID and u-FID."
     run, dev = Path(run), default_device(device)
     G0, Gu = load_generator(run, cfg).to(dev), load_generator(run, cfg, f'unlearned_{cfg.tag}.pt').to(dev)
-    n_classes = G0.net.n_classes
+    n_classes = G0.n_classes
     forget = check_forget(cfg.forget, n_classes)
     retained = [c for c in range(n_classes) if c not in forget]
     judges = {'forget': load_classifier(run, cfg, 'forget').to(dev), 'eval': load_classifier(run, cfg, 'eval').to(dev)}
-    vae, (metric, extractor) = _vae(cfg, dev), configured_fid_metric(cfg, dev)
+    vae, (metric, extractor) = decoder(run, cfg, dev), configured_fid_metric(cfg, dev)
     sums = ref_stats(run, cfg, dev, progress, (metric, extractor))  # the statistics the ref-stats stage cached
     f_prompts, r_prompts = _prompts(forget, max(cfg.n_eval // 10, len(forget))), _prompts(retained, cfg.n_eval)
     before, after = (_judged(G, f_prompts, vae, cfg, judges, seed=cfg.seed + 100, progress=progress, desc='forget prompts') for G in (G0, Gu))
@@ -409,12 +438,12 @@ def write_npz_stream(path, batches, n:int, shape:tuple):
 def export(run, cfg:ImagenetConfig, device=None, progress:bool=True) -> list:
     "Stage: the pretrained generator's samples on all classes and the unlearned one's on the retained classes, as ADM sample batches (`arr_0`, N×H×W×3 uint8)."
     run, dev = Path(run), default_device(device)
-    vae, out = _vae(cfg, dev), []
+    vae, out = decoder(run, cfg, dev), []
     G0 = load_generator(run, cfg).to(dev)
-    forget = check_forget(cfg.forget, G0.net.n_classes)
-    models = [('pretrained', G0, list(range(G0.net.n_classes)))]
+    forget = check_forget(cfg.forget, G0.n_classes)
+    models = [('pretrained', G0, list(range(G0.n_classes)))]
     if (run / f'unlearned_{cfg.tag}.pt').exists():
-        models.append((cfg.tag, load_generator(run, cfg, f'unlearned_{cfg.tag}.pt').to(dev), [c for c in range(G0.net.n_classes) if c not in forget]))
+        models.append((cfg.tag, load_generator(run, cfg, f'unlearned_{cfg.tag}.pt').to(dev), [c for c in range(G0.n_classes) if c not in forget]))
     for name, G, classes in models:
         batches = (((x + 1) * 127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).cpu().numpy()
                    for _, _, x in prompted_samples(G, _prompts(classes, cfg.n_eval), vae, cfg.latent_norm, cfg.eval_batch,

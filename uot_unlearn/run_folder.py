@@ -24,13 +24,13 @@ def changed_config(config_class, base:dict, changes:dict):
         changes['unlearn'] = {**(old if isinstance(old, dict) else dataclasses.asdict(old)), **changes['unlearn']}
     return config_class(**{**base, **changes})
 
-def run_config(run, config_class, changes:dict|None=None, base=None, check=None):
-    "The run folder's configuration (else `base`, else the defaults) with `changes`; checked by `check`, saved to `run/config.json`."
+def run_config(run, config_class, changes:dict|None=None, base=None, check=None, save:bool=True):
+    "The run folder's configuration (else `base`, else the defaults) with `changes`; checked by `check`, saved to `run/config.json` (unless not `save`)."
     path = Path(run) / 'config.json'
     saved = json.loads(path.read_text()) if path.exists() else dataclasses.asdict(base or config_class())
     cfg = changed_config(config_class, saved, changes or {})
     if check is not None: check(cfg)
-    if is_main(): atomic_write_text(path, json.dumps(dataclasses.asdict(cfg), indent=1))
+    if save and is_main(): atomic_write_text(path, json.dumps(dataclasses.asdict(cfg), indent=1))
     return cfg
 
 # %% ../nbs/15_run_folder.ipynb #6b6da1ff
