@@ -42,6 +42,7 @@ class CifarConfig:
     meanflow: dict = field(default_factory=dict)    # MeanFlow loss settings over the paper's (p_equal, adaptive_p, time_std, ...)
     precision: str = 'tf32'              # 'fp32', 'tf32' or 'bf16' (training stages)
     compile: bool = False                # torch.compile the U-Net
+    channels_last: bool = False          # channels-last memory for the U-Net's convolutions (GPU)
     checkpoint_every: int = 2000
     classifier_steps: int = 20_000
     classifier_batch: int = 256          # per process
@@ -118,7 +119,7 @@ def pretrain(run, cfg:CifarConfig, device=None, progress:bool=True) -> OneStepGe
                                 lr=cfg.pretrain_lr, ema_decay=cfg.ema_decay, labels=y if cfg.conditional else None,
                                 seed=cfg.seed, device=dev, progress=progress, checkpoint=run / 'pretrain_checkpoint.pt',
                                 checkpoint_every=cfg.checkpoint_every, augment=random_hflip, precision=cfg.precision,
-                                compile=cfg.compile, **cfg.meanflow)
+                                compile=cfg.compile, channels_last=cfg.channels_last, **cfg.meanflow)
     if is_main():
         atomic_save(G.state_dict(), run / 'generator.pt')
         atomic_write_text(run / 'pretrain_history.json', json.dumps({'squared_error': history, 'seconds': time.perf_counter() - t0}))

@@ -60,6 +60,7 @@ class ImagenetConfig:
     ema_decay: float = 0.9999
     meanflow: dict = field(default_factory=dict)    # MeanFlow loss settings over IMAGENET_MEANFLOW
     precision: str = 'bf16'
+    compile: bool = False                # torch.compile the DiT for pretraining
     checkpoint_every: int = 5000
     classifier_steps: int = 20_000       # the forget-cost ResNet-18 on latents
     classifier_batch: int = 256
@@ -175,7 +176,7 @@ def pretrain(run, cfg:ImagenetConfig, device=None, progress:bool=True) -> OneSte
                                 batch_size=cfg.pretrain_batch, lr=cfg.pretrain_lr, betas=(0.9, cfg.adam_beta2), ema_decay=cfg.ema_decay,
                                 seed=cfg.seed, device=dev, progress=progress, checkpoint=run / 'pretrain_checkpoint.pt',
                                 checkpoint_every=cfg.checkpoint_every, precision=cfg.precision,
-                                guidance=training_guidance(cfg), **cfg.meanflow)
+                                guidance=training_guidance(cfg), compile=cfg.compile, **cfg.meanflow)
     if is_main():
         save_generator(run, G, classes=lat.classes)
         atomic_write_text(run / 'pretrain_history.json', json.dumps({'squared_error': history, 'seconds': time.perf_counter() - t0}))

@@ -68,7 +68,7 @@ def meanflow_target(net, z, r, t, v, y=None):
 def meanflow_loss(net, x, y=None, p_equal:float=0.75, adaptive_p:float=1.0, adaptive_c:float=1e-3,
                   time_mean:float=-0.4, time_std:float=1.0, guidance:dict|None=None, return_error:bool=False):
     "MeanFlow loss on a data batch `x` (labels `y` for a conditional `net`; `guidance`: see `guided_velocity`); `return_error`: also the plain squared error."
-    e = torch.randn_like(x)
+    e = torch.empty_like(x).copy_(torch.randn(x.shape, device=x.device, dtype=x.dtype))  # the same noise in any memory layout (channels-last)
     r, t = sample_intervals(len(x), p_equal, time_mean, time_std, device=x.device)
     tb = t.view(-1, *[1] * (x.ndim - 1))
     z, v = (1 - tb) * x + tb * e, e - x
@@ -161,10 +161,10 @@ def _labelled_batches(data, labels, device):
 def train_meanflow(net:nn.Module, data, steps:int=4000, batch_size:int=512, lr:float=1e-3,
                    ema_decay:float=0.999, labels=None, betas:tuple=(0.9, 0.999), seed:int|None=None, device=None,
                    progress:bool=True, checkpoint=None, checkpoint_every:int=500, augment=None,
-                   precision:str='fp32', compile:bool=False, **loss_kwargs):
+                   precision:str='fp32', compile:bool=False, channels_last:bool=False, **loss_kwargs):
     "Train `net` with the MeanFlow loss; returns the EMA generator and the history of the squared error."
     dev = start_process(seed, device)  # under torchrun each process draws its own batches ...
-    net = net.to(dev).train()
+    net = net.to(dev, memory_format=torch.channels_last if channels_last else torch.preserve_format).train()
     broadcast_parameters(net)          # ... from the same initial weights
     ema = EMA(net, ema_decay)
     loss_net = torch.compile(net) if compile else net  # shares its parameters with `net`
@@ -174,6 +174,7 @@ def train_meanflow(net:nn.Module, data, steps:int=4000, batch_size:int=512, lr:f
     def step(i):
         x, y = draw(batch_size)
         if augment is not None: x = augment(x)
+        if channels_last and x.ndim == 4: x = x.contiguous(memory_format=torch.channels_last)
         with training_precision(precision, dev): loss, error = meanflow_loss(loss_net, x, y, return_error=True, **loss_kwargs)
         check_finite({'loss': loss.item()}, 'lower `lr`')
         descend(loss, opt, net, sched)
