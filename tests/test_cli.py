@@ -23,13 +23,17 @@ def test_toy_small_writes_table_metrics_and_figures_and_reuses_cache(tmp_path):
     cached = list(cache.glob('toy-*.pt'))
     assert len(cached) == 1
     stamp = cached[0].stat().st_mtime_ns
-    # a second run, forgetting classes 0 and 1 together, reuses the cached models
+    # a second run, forgetting classes 0 and 1 together, reuses the cached models; retraining without them is one more row
     r2 = cli('toy', '--small', '--quiet', '--forget', '0,1', '--out', str(out), '--cache-dir', str(cache), '--steps', '5',
-             '--set', 'pretrain_steps=300')
+             '--set', 'pretrain_steps=300', 'retrain=true')
     assert r2.returncode == 0, r2.stderr
     assert cached[0].stat().st_mtime_ns == stamp        # the cached models were reused, not retrained
     rows = json.loads((out / 'metrics.json').read_text())['rows']
     assert {tuple(r['forget']) for r in rows[1:]} == {(0, 1)}
+    runs = {r['method']: r['metrics'] for r in json.loads((out / 'metrics.json').read_text())['runs']}
+    forgotten_share = lambda m: m['shares'][0] + m['shares'][1]
+    assert forgotten_share(runs["retrained"]) < forgotten_share(runs["pretrained"])  # trained on classes 2-7 only (the same seed on all 8 would give equal shares)
+    assert runs['retrained']['time_s'] > 0 and len(list(cache.glob('toy-*.pt'))) == 2    # and cached beside the pretrained models
     assert (out / 'before_after_forget0+1.png').stat().st_size > 0
 
 

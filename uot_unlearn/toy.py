@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['TOY_MEANFLOW', 'ToyConfig', 'mixture_key', 'pretrained_toy', 'ToyEvaluator', 'w2_to_mixture', 'mode_spread',
-           'optimum_draw', 'optimum_run', 'run_toy', 'format_table', 'plot_before_after', 'plot_class_mass',
-           'order_preserving_stability', 'plot_frontier', 'save_figures']
+           'optimum_draw', 'optimum_run', 'retained_mixture', 'share_gap', 'retrained_run', 'run_toy', 'format_table',
+           'plot_before_after', 'plot_class_mass', 'order_preserving_stability', 'plot_frontier', 'save_figures']
 
 # %% ../nbs/08_toy.ipynb #e9bd9812
 import hashlib, time
@@ -50,6 +50,7 @@ class ToyConfig:
     optimum_rho: float = 1.0      # the KL weight of its target marginal
     forget: tuple = (0,)          # one run per entry: a class, or a tuple of classes forgotten together
     unlearn: UnlearnSettings = field(default_factory=UnlearnSettings)  # of `unlearn` and the ablation (a dict from JSON)
+    retrain: bool = False         # also pretrain from scratch without the forgotten classes (same budget): the gold standard's row
     seed: int = 0
 
     @classmethod
@@ -195,6 +196,21 @@ def optimum_run(G0, clf, forget, cfg:ToyConfig, mix, lam:float, tau:float) -> Ru
     return Run('discrete optimum', forget, metrics=mean_over_draws(draws), settings=settings)
 
 # %% ../nbs/08_toy.ipynb #8418a38e
+def retained_mixture(mix:GaussianMixture, classes) -> GaussianMixture:
+    "`mix` without `classes`: their weights set to zero, the others' in proportion (the labels keep their meaning)."
+    w = mix.weights.clone(); w[list(classes)] = 0
+    return GaussianMixture(mix.means, mix.std, w)
+
+def share_gap(metrics:dict, optimum:Run) -> float:
+    "The largest difference between a run's class shares and the discrete optimum's."
+    return max(abs(a - b) for a, b in zip(metrics['shares'], optimum.metrics['shares']))
+
+def retrained_run(cfg:ToyConfig, mix, classes, forget, ev, optimum:Run, cache_dir, progress:bool) -> Run:
+    "Retraining from scratch: the pretraining of `cfg` (cached) on the mixture without `classes`, scored like the unlearned generators."
+    _, G, _, seconds = pretrained_toy(cfg, cache_dir, progress, retained_mixture(mix, classes))
+    metrics = {'time_s': seconds, **ev.score(ev.samples(G), classes)}
+    return Run('retrained', forget, cfg.seed, {**metrics, 'optimum_share_gap': share_gap(metrics, optimum)}, {'pretrain_key': cfg.pretrain_key()})
+
 def run_toy(cfg:ToyConfig, cache_dir=None, progress:bool=True, seeds=None, mix:GaussianMixture|None=None) -> dict:
     "Pretrain (cached), then unlearn each class of `cfg.forget` with UOT-Unlearn and the ablation, once per seed; the runs, their rows and the samples the figures show."
     seeds = [cfg.seed] if seeds is None else list(seeds)
@@ -208,13 +224,14 @@ def run_toy(cfg:ToyConfig, cache_dir=None, progress:bool=True, seeds=None, mix:G
         classes = as_class_list(f)
         ref = optimum_run(G0, clf, f, cfg, mix, lam=cfg.unlearn.lam, tau=cfg.unlearn.tau)
         runs.append(ref)
+        if cfg.retrain: runs.append(retrained_run(cfg, mix, classes, f, ev, ref, cache_dir, progress))
         for seed in seeds:
             for name, fn in [('UOT-Unlearn', unlearn), ('classifier-guided', classifier_guided)]:
                 t0 = time.perf_counter()
                 res = fn(G0, clf, classes, cfg.unlearn, seed=seed, device='cpu', progress=progress)
                 xu = ev.samples(res.generator)
                 metrics = {'time_s': time.perf_counter() - t0, **ev.score(xu, classes)}
-                metrics['optimum_share_gap'] = max(abs(a - b) for a, b in zip(metrics['shares'], ref.metrics['shares']))
+                metrics['optimum_share_gap'] = share_gap(metrics, ref)
                 runs.append(Run(name, f, seed, metrics, res.config))
                 if seed == seeds[0]: models[(name, f)], samples[(name, f)] = res, xu  # the figures show the first seed
     return {'runs': runs, 'rows': [r.row() for r in runs], 'models': models, 'samples': samples, 'mix': mix, 'G0': G0,
