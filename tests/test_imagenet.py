@@ -106,13 +106,17 @@ def test_an_imported_checkpoint_goes_through_every_later_stage(tree, tmp_path, l
     assert r.returncode == 0 and 'Imported a' in r.stdout, r.stderr[-2000:]
     from uot_unlearn import imagenet_pipeline as ip
     cfg = ip.run_config(run, {'forget': [2]})  # the stages in this process: the command line is tested above
-    for stage in ('classifier', 'unlearn', 'evaluate', 'export'): ip.STAGES[stage](run, cfg, 'cpu', False)
+    stamp = (run / 'generator.pt').stat().st_mtime_ns
+    for stage in ('extract-latents', 'pretrain', 'classifier', 'unlearn', 'evaluate', 'export'): ip.STAGES[stage](run, cfg, 'cpu', False)
+    assert (run / 'generator.pt').stat().st_mtime_ns == stamp  # `all` keeps an imported generator: pretraining skips it
     m = json.loads((run / 'metrics_forget2.json').read_text())
     assert m['forget'] == [2] and m['u_fid'] > 0 and m['fid_pretrained'] > 0
     size = 16 if layout == 'diffusers-cm' else 32  # a consistency model's own size; latents decode to the configuration's
     assert np.load(run / 'samples_forget2.npz')['arr_0'].shape == (32, size, size, 3)
     assert (ip.generator_info(run)['space'] == 'pixels') == (layout == 'diffusers-cm')
     if layout == 'imf': assert ip.generator_info(run)['network']['guidance'] == {'omega': 4.0, 't_min': 0.3, 't_max': 0.7}
+    r = cli('import', '--from', layout, '--weights', str(weights), '--run-dir', str(run))
+    assert r.returncode == 1 and 'already holds a generator' in r.stderr  # what the first import and the stages wrote stays
 
 
 def test_imports_refuse_bad_input_in_one_line(tmp_path):

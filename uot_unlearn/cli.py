@@ -117,16 +117,17 @@ def stages_main(args, command:str, pipeline, config_class, stages:tuple, main_on
 def import_main(args):
     "Read a public checkpoint into a run folder that the ImageNet stages continue from."
     from uot_unlearn.importers import import_generator
-    from uot_unlearn.imagenet_pipeline import ImagenetConfig
+    from uot_unlearn.imagenet_pipeline import ImagenetConfig, generator_info
     changes = {}
     try:
         for item in args.set or []: _set_item(changes, item)
         guidance = dict(zip(('omega', 't_min', 't_max'), args.guidance)) if args.guidance else None
         G = import_generator(args.weights, args.run, getattr(args, 'from'), changes, ImagenetConfig.tiny() if args.small else None, guidance)
-    except (FileNotFoundError, ValueError, TypeError) as e: sys.exit(f"uot-unlearn import: {e}")
+    except (FileNotFoundError, ValueError, TypeError, ImportError, OSError, KeyError) as e: sys.exit(f"uot-unlearn import: {e}")
     n = sum(p.numel() for p in G.parameters())
+    stages = 'ref-stats, classifier' if generator_info(args.run)['space'] == 'pixels' else 'extract-latents, ref-stats, classifier'
     print(f"Imported a {n / 1e6:.1f}M-parameter generator of {G.n_classes} classes into {args.run}: "
-          f"continue with `uot-unlearn imagenet classifier --run-dir {args.run}`.")
+          f"continue with `uot-unlearn imagenet STAGE --run-dir {args.run}` for {stages}, unlearn, evaluate.")
 
 def cifar10_main(args):
     "Run one stage of the CIFAR-10 pipeline (or all of them) on the run folder `--run-dir`, under torchrun too."

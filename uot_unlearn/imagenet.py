@@ -92,7 +92,7 @@ class ImageCrops(torch.utils.data.Dataset):
         raise ValueError(f"No image under {self.train} can be read.")
 
 def crop_sampler(root, size:int, workers:int=0, skip_unreadable:bool=False):
-    "`n -> (x, y)`: random crops in [-1, 1] and their labels, decoded by `workers` processes (the order drawn from the process's seed)."
+    "`n -> (x, y)`: the centre crops (in [-1, 1]) of randomly drawn images and their labels, decoded by `workers` processes (the draw from the process's seed)."
     data, batches = ImageCrops(root, size, skip_unreadable), {}
     def draw(n):
         if n not in batches:
@@ -105,7 +105,7 @@ def crop_sampler(root, size:int, workers:int=0, skip_unreadable:bool=False):
 
 # %% ../nbs/21_imagenet.ipynb #07061f01
 LATENT_NORMS = {  # how each family of checkpoints scales the VAE's latents: z = (sample - shift) * scale, per channel where a list
-    'sd-vae': dict(shift=0.0, scale=0.18215),  # Stable Diffusion's VAE (sd-vae-ft-mse / -ema), the MeanFlow DiT ports
+    'sd-vae': dict(shift=0.0, scale=0.18215),  # Stable Diffusion's VAE (sd-vae-ft-mse / -ema); zhuyu-cs/MeanFlow scales by 0.18125 instead
     'imf': dict(shift=[0.86488, -0.27787343, 0.21616915, 0.3738409],  # improved MeanFlow: per-channel mean and 1/std
                 scale=[1 / 4.85503674, 1 / 5.31922414, 1 / 3.93725398, 1 / 3.9870003]),
 }

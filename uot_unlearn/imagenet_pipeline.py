@@ -129,7 +129,8 @@ def _latents(cfg:ImagenetConfig, vae=None) -> Latents:
     return Latents(cfg.latents, cfg.latent_norm, None if vae is None else vae_fingerprint(vae))
 
 def extract_stage(run, cfg:ImagenetConfig, device=None, progress:bool=True) -> dict:
-    "Stage 1: encode the training images once into `cfg.latents` (resumable; each rank its share)."
+    "Stage 1: encode the training images once into `cfg.latents` (resumable; each rank its share); nothing for a generator of pixels."
+    if (Path(run) / 'generator.json').exists() and generator_info(run)['space'] == 'pixels': return {}
     dev = default_device(device)
     return extract_latents(cfg.data, _vae(cfg, dev), cfg.latents, cfg.image_size, cfg.shard_size, cfg.encode_batch, dev,
                            cfg.skip_unreadable, progress)
@@ -145,7 +146,7 @@ def training_guidance(cfg:ImagenetConfig) -> dict:
 def generator_info(run) -> dict:
     "What `generator.json` says of the run's generator: `shape`, `n_classes`, its output `space` ('latents' or 'pixels') and `network` (how to build it)."
     info = json.loads(run_folder.need(Path(run) / 'generator.json', 'pretrain', 'imagenet').read_text())
-    return {'space': 'latents', 'network': {'kind': 'meanflow-dit'}, **info}  # run folders of before imports: a DiT of the configuration
+    return {'space': 'latents', 'network': {'kind': 'meanflow-dit'}, **info}  # a folder whose generator.json names neither: a DiT of the configuration
 
 def build_generator(info:dict, cfg:ImagenetConfig) -> OneStepGenerator:
     "An untrained generator of the kind `info['network']` names, to load weights into."
@@ -156,9 +157,11 @@ def build_generator(info:dict, cfg:ImagenetConfig) -> OneStepGenerator:
 
 def load_generator(run, cfg:ImagenetConfig, name:str='generator.pt') -> OneStepGenerator:
     "A generator saved in the run folder (the pretrained or imported one by default): `G(e, y)` in latents or pixels."
-    G = build_generator(generator_info(run), cfg)
-    G.load_state_dict(run_folder.load_state(Path(run) / name, 'pretrain' if name == 'generator.pt' else 'unlearn', 'imagenet'))
-    return G.eval()
+    info = generator_info(run)
+    if info['space'] == 'pixels' and cfg.image_size != info['shape'][-1]:
+        raise ValueError(f"The run's generator makes {info['shape'][-1]}x{info['shape'][-1]} images, the configuration says image_size={cfg.image_size}: leave image_size as the import set it.")
+    path = Path(run) / name
+    return run_folder.load_layout(build_generator(info, cfg), run_folder.load_state(path, 'pretrain' if name == 'generator.pt' else 'unlearn', 'imagenet'), path).eval()
 
 def save_generator(run, G:OneStepGenerator, space:str='latents', network:dict|None=None, **about):
     "Write `G` as the run's pretrained generator: `generator.pt` and `generator.json` (what builds it again, and `about` it)."
@@ -167,8 +170,9 @@ def save_generator(run, G:OneStepGenerator, space:str='latents', network:dict|No
     atomic_write_text(Path(run) / 'generator.json', json.dumps(info, indent=1))
 
 def pretrain(run, cfg:ImagenetConfig, device=None, progress:bool=True) -> OneStepGenerator:
-    "Stage 2: MeanFlow pretraining of the DiT on the latents, guidance folded in; resumes; writes `run/generator.pt`."
+    "Stage 2: MeanFlow pretraining of the DiT on the latents, guidance folded in; resumes; writes `run/generator.pt` (an imported generator is kept)."
     run, dev = Path(run), default_device(device)
+    if (run / 'generator.json').exists() and 'imported_from' in generator_info(run): return load_generator(run, cfg)
     lat = _latents(cfg, _vae(cfg))
     shape, n_classes = tuple(lat.mean.shape[2:]), len(lat.classes)
     t0 = time.perf_counter()
@@ -200,6 +204,7 @@ def resnet50_judge(weights) -> PixelJudge:
     from torchvision.models import resnet50
     if weights is None: raise FileNotFoundError("The evaluation classifier needs torchvision's ResNet-50 weights: download resnet50-11ad3fa6.pth "
                                                 "(https://download.pytorch.org/models/resnet50-11ad3fa6.pth) and pass --set eval_weights=PATH.")
+    weights = Path(weights).expanduser()
     return PixelJudge(run_folder.load_layout(resnet50(), read_checkpoint(run_folder.need(weights, 'classifier', 'imagenet')), weights)).eval()
 
 def _crops(cfg:ImagenetConfig, limit:int=20_000) -> tuple:
@@ -431,6 +436,7 @@ def write_npz_stream(path, batches, n:int, shape:tuple):
         np.lib.format.write_array_header_2_0(f, {'descr': '|u1', 'fortran_order': False, 'shape': (n, *shape)})
         for b in batches:
             b = np.ascontiguousarray(b, dtype=np.uint8); written += len(b)
+            if b.shape[1:] != tuple(shape): tmp.unlink(); raise ValueError(f"Rows of shape {b.shape[1:]} for {path}, {tuple(shape)} announced.")
             f.write(b.tobytes())
     if written != n: tmp.unlink(); raise ValueError(f"{written} rows written to {path}, {n} announced.")
     tmp.replace(path)
