@@ -47,6 +47,12 @@ def gradients(net) -> torch.Tensor:
     "Every parameter's gradient in one vector (zeros where a parameter got none)."
     return torch.cat([(torch.zeros_like(p) if p.grad is None else p.grad).flatten().float() for p in net.parameters()])
 
+def timing(s:float, batch:int, flops:float, peak_tflops:float, diff:float, dev) -> dict:
+    "One configuration's figures from its median step time `s`."
+    return dict(images_per_s=round(batch / s, 1), step_s=round(s, 5), relative_gradient_difference=round(diff, 5),
+                mfu=round(flops / s / (peak_tflops * 1e12), 4),
+                peak_memory_gib=round(torch.cuda.max_memory_allocated(dev) / 2**30, 2) if dev.type == 'cuda' else None)
+
 def measure(name:str, dev, rounds:int, steps:int, configs:list, peak_tflops:float) -> dict:
     torch.manual_seed(0)
     base, shape, n_classes, batch, kw = problem(name)
@@ -77,10 +83,7 @@ def measure(name:str, dev, rounds:int, steps:int, configs:list, peak_tflops:floa
                 sync(); t0 = time.perf_counter()
                 for _ in range(steps): step(); opt.step()
                 sync(); times.append((time.perf_counter() - t0) / steps)
-            s = statistics.median(times)
-            row['configs'][cname] = dict(images_per_s=round(batch / s, 1), step_s=round(s, 5), relative_gradient_difference=round(diff, 5),
-                                         mfu=round(flops / s / (peak_tflops * 1e12), 4),
-                                         peak_memory_gib=round(torch.cuda.max_memory_allocated(dev) / 2**30, 2) if dev.type == 'cuda' else None)
+            row['configs'][cname] = timing(statistics.median(times), batch, flops, peak_tflops, diff, dev)
         except Exception as e:  # a configuration that does not work on this card or this torch is a result too
             row['configs'][cname] = dict(error=str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__)
         finally:

@@ -79,3 +79,16 @@ def test_meanflow_step_benchmark_compares_equal_gradients(tmp_path):
     row, = json.loads(out.read_text())['rows']
     assert row['net'] == 'toy' and row['batch'] == 64 and row['time_ratio_library_over_one_call'] > 0
     assert row['max_relative_gradient_difference'] < 1e-5  # the library's two passes give the one-call gradient
+
+
+def test_gpu_step_benchmark_runs_its_configurations_on_a_cpu(tmp_path):
+    "`--quick`: tiny networks in fp32; channels-last must give the same gradient as the contiguous step (the same noise)."
+    out = tmp_path / 'gpu_step.json'
+    r = subprocess.run([sys.executable, str(ROOT / 'benchmarks' / 'meanflow_gpu_step.py'), '--quick', '--out', str(out)],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = json.loads(out.read_text())['rows']
+    assert [row['net'] for row in rows] == ['unet-tiny', 'dit-tiny'] and all(row['gflop_per_image'] > 0 for row in rows)
+    for row in rows:
+        assert set(row['configs']) == {'tf32', 'bf16+cl'} and all('images_per_s' in c for c in row['configs'].values()), row
+        assert row['configs']['bf16+cl']['relative_gradient_difference'] < 1e-5
