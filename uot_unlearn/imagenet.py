@@ -52,12 +52,13 @@ def center_crop(image, size:int=256):
     top, left = (a.shape[0] - size) // 2, (a.shape[1] - size) // 2
     return a[top:top + size, left:left + size]
 
-def read_image(path, size:int=256):
-    "The ADM centre crop of the image at `path` as a uint8 array (size, size, 3); an unreadable file names itself."
+def read_image(path, size:int=256, skip_unreadable:bool=False):
+    "The ADM centre crop of the image at `path` as a uint8 array (size, size, 3); an unreadable file names itself (or gives None with `skip_unreadable`)."
     from PIL import Image, UnidentifiedImageError
     try:
         with Image.open(path) as im: return center_crop(im, size)
     except (UnidentifiedImageError, OSError) as e:
+        if skip_unreadable: return None
         raise ValueError(f"Cannot read the image {path} ({e}): replace or delete it, or pass skip_unreadable=True (--set skip_unreadable=true) to leave it out.") from e
 
 # %% ../nbs/21_imagenet.ipynb #8e24250b
@@ -86,9 +87,8 @@ class ImageCrops(torch.utils.data.Dataset):
     def __getitem__(self, i):
         for k in range(i, i + len(self.files)):
             k %= len(self.files)
-            try: return torch.from_numpy(read_image(self.train / self.files[k], self.size).copy()), self.labels[k]
-            except ValueError:
-                if not self.skip: raise
+            crop = read_image(self.train / self.files[k], self.size, self.skip)
+            if crop is not None: return torch.from_numpy(crop.copy()), self.labels[k]
         raise ValueError(f"No image under {self.train} can be read.")
 
 def crop_sampler(root, size:int, workers:int=0, skip_unreadable:bool=False):
@@ -188,9 +188,8 @@ def extract_latents(root, vae, out, size:int=256, shard_size:int=1024, batch_siz
     for k in tqdm(todo, desc='latents', disable=not progress or rank != 0):
         idx, images = [], []
         for i in range(k * shard_size, min(len(files), (k + 1) * shard_size)):
-            try: images.append(read_image(train / files[i], size)); idx.append(i)
-            except ValueError:
-                if not skip_unreadable: raise
+            crop = read_image(train / files[i], size, skip_unreadable)
+            if crop is not None: images.append(crop); idx.append(i)
         mean, logvar = encode_images(vae, images, device, batch_size)
         atomic_save({'mean': mean, 'logvar': logvar, 'labels': torch.tensor([labels[i] for i in idx]),
                      'indices': torch.tensor(idx)}, out / f'shard_{k:05d}.pt')

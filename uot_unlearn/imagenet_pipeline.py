@@ -305,12 +305,8 @@ def reference_npz(path) -> dict:
 
 def _readable(cfg:ImagenetConfig, files:list) -> list:
     "The crops of `files` as uint8 arrays, leaving out unreadable ones when `cfg.skip_unreadable` (as extraction does)."
-    root, out = Path(cfg.data).expanduser() / 'train', []
-    for f in files:
-        try: out.append(read_image(root / f, cfg.image_size))
-        except ValueError:
-            if not cfg.skip_unreadable: raise
-    return out
+    root = Path(cfg.data).expanduser() / 'train'
+    return [a for f in files if (a := read_image(root / f, cfg.image_size, cfg.skip_unreadable)) is not None]
 
 def _images_of(cfg:ImagenetConfig, files:list, batch:int):
     "The crops of `files`, batch after batch, as tensors in [-1, 1]."

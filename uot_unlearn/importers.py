@@ -19,7 +19,7 @@ from .imagenet_pipeline import ImagenetConfig, run_config, save_generator
 
 # %% ../nbs/24_importers.ipynb #1caec443
 IMPORT_LAYOUTS = ('imf', 'meanflow', 'diffusers-cm')  # the layouts `import_generator` reads
-LAYOUT_NORMS = {'imf': 'imf', 'meanflow': 'sd-vae'}    # the latent normalisation each family was trained with
+LAYOUT_NORMS = {'imf': 'imf', 'meanflow': 'sd-vae'}    # the latent normalisation each family was trained with: the import's default
 
 def read_weights(path:Path) -> dict:
     "A published weights file, unpickled safely (tensors, containers and argparse's Namespace only: nothing a file could run)."
@@ -56,7 +56,7 @@ def _read_meanflow(weights:Path, cfg:ImagenetConfig, guidance=None) -> tuple:
     state = meanflow_state(read_weights(weights))
     s = dit_sizes(state)
     net = run_folder.load_layout(MeanFlowDiT(s['size'], s['channels'], s['hidden'], s['depth'], s['heads'], s['patch'], s['n_classes']), state, weights)
-    settings = {'dit_preset': s['preset'], 'dit': {}, 'image_size': s['size'] * vae_downsampling(cfg.vae), 'latent_norm': cfg.latent_norm if cfg.latent_norm != 'imf' else 'sd-vae'}
+    settings = {'dit_preset': s['preset'], 'dit': {}, 'image_size': s['size'] * vae_downsampling(cfg.vae)}
     return OneStepGenerator(net, (s['channels'], s['size'], s['size'])), {'kind': 'meanflow-dit'}, 'latents', settings
 
 # %% ../nbs/24_importers.ipynb #37ec3378
@@ -72,7 +72,7 @@ def _read_imf(weights:Path, cfg:ImagenetConfig, guidance:dict|None=None) -> tupl
     sizes = {k: s[k] for k in ('size', 'channels', 'hidden', 'depth', 'heads', 'patch', 'n_classes', 'u_depth')}
     net = run_folder.load_layout(ImprovedMeanFlowDiT(**sizes, guidance=guidance), state, weights)
     network = {'kind': 'imf', 'preset': s['preset'], 'sizes': sizes, 'guidance': guidance}
-    return OneStepGenerator(net, (s['channels'], s['size'], s['size'])), network, 'latents', {'latent_norm': 'imf', 'image_size': cfg.image_size}
+    return OneStepGenerator(net, (s['channels'], s['size'], s['size'])), network, 'latents', {'image_size': cfg.image_size}
 
 # %% ../nbs/24_importers.ipynb #32000b78
 def _read_consistency(folder:Path, cfg:ImagenetConfig, guidance=None) -> tuple:
@@ -102,6 +102,7 @@ def import_generator(weights, run, layout:str='imf', changes:dict|None=None, bas
     _check_import(run, layout, changes, guidance)
     if not weights.exists(): raise FileNotFoundError(f"{weights} does not exist: pass the weights file (.pt, .pth) or, for diffusers-cm, the model's folder.")
     G, network, space, settings = READERS[layout](weights, run_config(run, changes, base, save=False), guidance)
+    if layout in LAYOUT_NORMS: settings['latent_norm'] = changes.get('latent_norm', LAYOUT_NORMS[layout])  # checked above
     clash = {k: v for k, v in settings.items() if k in changes and changes[k] != v}
     if clash: raise ValueError(f"--set {', '.join(f'{k}={changes[k]!r}' for k in clash)}: the checkpoint fixes {clash}; leave these out.")
     run_config(run, {**changes, **settings}, base)
