@@ -1,13 +1,10 @@
 "The benchmark scripts run end to end on their tiny configurations, several seeds, and write what RESULTS.md quotes."
-import json, os, subprocess, sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
+import json
+from command_line import script
 
 
-def run(script, *args):
-    return subprocess.run([sys.executable, str(ROOT / 'benchmarks' / script), '--small', *args],
-                          capture_output=True, text=True, cwd=ROOT, env={'MPLBACKEND': 'Agg', **os.environ})
+def run(name, *args):
+    return script(name, '--small', *args)
 
 
 def test_toy_benchmark_runs_seeds_and_reports_the_limit(tmp_path):
@@ -73,8 +70,7 @@ def test_digits_benchmark_points_a_misplaced_meanflow_setting_to_its_dict(tmp_pa
 
 def test_meanflow_step_benchmark_compares_equal_gradients(tmp_path):
     out = tmp_path / 'step.json'
-    r = subprocess.run([sys.executable, str(ROOT / 'benchmarks' / 'meanflow_step.py'), '--nets', 'toy', '--batch', '64',
-                        '--rounds', '1', '--steps', '1', '--out', str(out)], capture_output=True, text=True, cwd=ROOT)
+    r = script('meanflow_step.py', '--nets', 'toy', '--batch', '64', '--rounds', '1', '--steps', '1', '--out', out)
     assert r.returncode == 0, r.stderr[-3000:]
     row, = json.loads(out.read_text())['rows']
     assert row['net'] == 'toy' and row['batch'] == 64 and row['time_ratio_library_over_one_call'] > 0
@@ -84,8 +80,7 @@ def test_meanflow_step_benchmark_compares_equal_gradients(tmp_path):
 def test_gpu_step_benchmark_runs_its_configurations_on_a_cpu(tmp_path):
     "`--quick`: tiny networks in fp32; channels-last must give the same gradient as the contiguous step (the same noise)."
     out = tmp_path / 'gpu_step.json'
-    r = subprocess.run([sys.executable, str(ROOT / 'benchmarks' / 'meanflow_gpu_step.py'), '--quick', '--out', str(out)],
-                       capture_output=True, text=True, cwd=ROOT)
+    r = script('meanflow_gpu_step.py', '--quick', '--out', out)
     assert r.returncode == 0, r.stderr[-3000:]
     rows = json.loads(out.read_text())['rows']
     assert [row['net'] for row in rows] == ['unet-tiny', 'dit-tiny'] and all(row['gflop_per_image'] > 0 for row in rows)

@@ -5,11 +5,7 @@ import torch
 from uot_unlearn.cifar10 import write_fake_cifar10
 from uot_unlearn import cifar10_pipeline as cp
 from uot_unlearn.fid import INCEPTION_URL, INCEPTION_FILE
-
-
-def cli(*args, module=False, **kw):
-    cmd = [sys.executable, '-m', 'uot_unlearn.cli'] if module else [sys.executable, '-c', 'from uot_unlearn.cli import main; main()']
-    return subprocess.run([*cmd, *args], capture_output=True, text=True, **kw)
+from command_line import cli
 
 
 @pytest.fixture(scope='module')
@@ -114,18 +110,18 @@ def test_pretraining_resumed_after_an_interruption_equals_an_uninterrupted_run(d
     for a, b in zip(G_full.parameters(), G_resumed.parameters()): assert torch.equal(a, b)
 
 
-def test_torchrun_two_processes_pretrain_and_unlearn(data, tmp_path):
+def test_torchrun_two_processes_run_every_stage(data, tmp_path):
+    "One launch of two processes runs every stage; rank 0 alone reports, and evaluation (rank 0 only) does not hang the other."
     run = tmp_path / 'ddp'
     env = {**os.environ, 'OMP_NUM_THREADS': '1'}
-    for stage in ['pretrain', 'classifier', 'unlearn']:
-        r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2',
-                            '-m', 'uot_unlearn.cli', 'cifar10', stage, '--tiny', '--quiet', '--device', 'cpu',
-                            '--run-dir', str(run), '--data', str(data)], capture_output=True, text=True, env=env)
-        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
-        assert r.stdout.count(f'[cifar10 {stage}]') == 1       # rank 0 alone reports
+    r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2',
+                        '-m', 'uot_unlearn.cli', 'cifar10', 'all', '--tiny', '--quiet', '--device', 'cpu',
+                        '--run-dir', str(run), '--data', str(data)], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    for stage in ['pretrain', 'classifier', 'unlearn', 'evaluate']: assert r.stdout.count(f'[cifar10 {stage}]') == 1, r.stdout
     ckpt = torch.load(run / 'pretrain_checkpoint.pt', weights_only=False)
     assert len(ckpt['rng']) == 2                                   # each process's random state, for an exact resume
-    assert (run / 'unlearned_forget0.pt').exists()
+    assert (run / 'unlearned_forget0.pt').exists() and json.loads((run / 'metrics_forget0.json').read_text())['u_fid'] >= 0
 
 
 def test_class_conditional_generator_through_every_stage(data, tmp_path):

@@ -1,10 +1,6 @@
 "The `uot-unlearn` console script, run as a user would."
-import json, subprocess, sys
-
-
-def cli(*args, **kw):
-    return subprocess.run([sys.executable, '-c', 'from uot_unlearn.cli import main; main()', *args],
-                          capture_output=True, text=True, **kw)
+import json
+from command_line import cli, console_script
 
 
 def test_toy_small_writes_table_metrics_and_figures_and_reuses_cache(tmp_path):
@@ -48,7 +44,7 @@ def test_unknown_forget_class_is_a_clear_error(tmp_path):
 
 
 def test_no_command_shows_usage():
-    r = cli()
+    r = console_script()  # the installed entry point itself
     assert r.returncode == 2 and 'usage: uot-unlearn' in r.stderr
 
 

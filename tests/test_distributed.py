@@ -1,5 +1,6 @@
 "Data-parallel MeanFlow on 2 CPU processes (gloo): the JVP path needs the explicit gradient all-reduce."
 import os, socket, warnings
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -20,8 +21,8 @@ def join(rank, world, port):
     return setup_distributed()
 
 
-def gather_and_leave(rank, world, params, out, **objects):
-    "Gather each rank's flat parameters (and `objects`) on rank 0, save them to `out`, leave the group."
+def gather(world, params, **objects):
+    "Every rank's flat parameters (and `objects`), gathered on every rank."
     flat = torch.cat([p.detach().flatten() for p in params])
     gathered = [torch.zeros_like(flat) for _ in range(world)]
     dist.all_gather(gathered, flat)
@@ -29,14 +30,11 @@ def gather_and_leave(rank, world, params, out, **objects):
     for k, v in objects.items():
         result[k] = [None] * world
         dist.all_gather_object(result[k], v)
-    if rank == 0: torch.save(result, out)
-    dist.barrier()
-    dist.destroy_process_group()
+    return result
 
 
-def worker(rank, world, port, sync, steps, out):
-    r, w, dev = join(rank, world, port)
-    assert (r, w) == (rank, world) and is_main() == (rank == 0)
+def data_parallel_steps(rank, world, sync, steps=3):
+    "MeanFlow steps through DDP, with or without the explicit all-reduce; the replicas' parameters."
     torch.manual_seed(rank)                       # different initial weights on purpose: broadcast must fix them
     net = MeanFlowMLP(2, 32, 3)
     broadcast_parameters(net)
@@ -49,14 +47,47 @@ def worker(rank, world, port, sync, steps, out):
         opt.zero_grad(); loss.backward()
         if sync: all_reduce_gradients(ddp.module)
         opt.step()
-    del ddp, opt            # release DDP's reducer (and its threads) before the process group goes
-    gather_and_leave(rank, world, net.parameters(), out)
+    del ddp, opt            # release DDP's reducer (and its threads) before the next check
+    return gather(world, net.parameters())
 
 
-def spawn(fn, out, *args, tries=3):
-    "Run `fn(rank, 2, port, *args, out)` in 2 processes; a new port if the chosen one was taken meanwhile."
+def library_training(world):
+    "`train_meanflow` from different weights per rank; the replicas and each rank's losses."
+    from uot_unlearn.meanflow import train_meanflow
+    torch.manual_seed(dist.get_rank())
+    G, hist = train_meanflow(MeanFlowMLP(2, 32, 3), lambda n: torch.randn(n, 2) * 3, steps=4, batch_size=32,
+                             seed=0, device='cpu', progress=False)
+    return gather(world, G.parameters(), losses=hist)
+
+
+def library_unlearning(world):
+    "`unlearn` with a different potential per rank; the generator's and potential's replicas and each rank's losses."
+    from uot_unlearn.core import unlearn
+    torch.manual_seed(0)
+    G = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2))
+    torch.manual_seed(1)
+    clf = torch.nn.Linear(2, 3)
+    torch.manual_seed(dist.get_rank())                        # a different potential per rank: broadcast must fix it
+    res = unlearn(G, clf, 0, sample_inputs=lambda n: torch.randn(n, 2), steps=5, batch_size=32, seed=0,
+                  device='cpu', progress=False)
+    return gather(world, [*res.generator.parameters(), *res.potential.parameters()], loss_g=res.history['loss_g'])
+
+
+def worker(rank, world, port, out):
+    "Every check in one process group (starting two processes costs more than the checks)."
+    r, w, dev = join(rank, world, port)
+    assert (r, w) == (rank, world) and is_main() == (rank == 0)
+    result = {'synced': data_parallel_steps(rank, world, True), 'unsynced': data_parallel_steps(rank, world, False),
+              'train': library_training(world), 'unlearn': library_unlearning(world)}
+    if rank == 0: torch.save(result, out)
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+def spawn(fn, out, tries=3):
+    "Run `fn(rank, 2, port, out)` in 2 processes; a new port if the chosen one was taken meanwhile."
     for attempt in range(tries):
-        try: return mp.spawn(fn, args=(2, free_port(), *args, out), nprocs=2, join=True)
+        try: return mp.spawn(fn, args=(2, free_port(), out), nprocs=2, join=True)
         except mp.ProcessRaisedException as e:
             if 'address already in use' not in str(e).lower() or attempt == tries - 1: raise
         except mp.ProcessExitedException as e:
@@ -67,55 +98,30 @@ def spawn(fn, out, *args, tries=3):
             return
 
 
-def run(tmp_path, sync, steps=3):
-    out = tmp_path / f'params_{sync}.pt'
-    spawn(worker, str(out), sync, steps)
-    return torch.load(out)['params']
+@pytest.fixture(scope='module')
+def two_ranks(tmp_path_factory):
+    out = tmp_path_factory.mktemp('ddp') / 'results.pt'
+    spawn(worker, str(out))
+    return torch.load(out)
 
 
-def test_replicas_stay_identical_with_explicit_all_reduce(tmp_path):
-    a, b = run(tmp_path, sync=True)
+def test_replicas_stay_identical_with_explicit_all_reduce(two_ranks):
+    a, b = two_ranks['synced']['params']
     assert torch.equal(a, b)
 
 
-def test_without_all_reduce_the_replicas_drift_apart(tmp_path):
-    a, b = run(tmp_path, sync=False)
+def test_without_all_reduce_the_replicas_drift_apart(two_ranks):
+    a, b = two_ranks['unsynced']['params']
     assert not torch.allclose(a, b)   # the silent failure the explicit all-reduce prevents
 
 
-def train_worker(rank, world, port, out):
-    from uot_unlearn.meanflow import train_meanflow
-    join(rank, world, port)
-    torch.manual_seed(rank)                                   # different weights per rank before training
-    G, hist = train_meanflow(MeanFlowMLP(2, 32, 3), lambda n: torch.randn(n, 2) * 3, steps=4, batch_size=32,
-                             seed=0, device='cpu', progress=False)
-    gather_and_leave(rank, world, G.parameters(), out, losses=hist)
-
-
-def test_train_meanflow_under_torchrun_keeps_replicas_identical(tmp_path):
-    out = tmp_path / 'train.pt'
-    spawn(train_worker, str(out))
-    res = torch.load(out)
+def test_train_meanflow_under_torchrun_keeps_replicas_identical(two_ranks):
+    res = two_ranks['train']
     assert torch.equal(*res['params'])                       # same EMA generator on both ranks
     assert res['losses'][0] != res['losses'][1]               # each rank trained on its own batches
 
 
-def unlearn_worker(rank, world, port, out):
-    from uot_unlearn.core import unlearn
-    join(rank, world, port)
-    torch.manual_seed(0)
-    G = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2))
-    torch.manual_seed(1)
-    clf = torch.nn.Linear(2, 3)
-    torch.manual_seed(rank)                                   # a different potential per rank: broadcast must fix it
-    res = unlearn(G, clf, 0, sample_inputs=lambda n: torch.randn(n, 2), steps=5, batch_size=32, seed=0,
-                  device='cpu', progress=False)
-    gather_and_leave(rank, world, [*res.generator.parameters(), *res.potential.parameters()], out, loss_g=res.history['loss_g'])
-
-
-def test_unlearn_under_torchrun_keeps_generator_and_potential_identical(tmp_path):
-    out = tmp_path / 'unlearn.pt'
-    spawn(unlearn_worker, str(out))
-    res = torch.load(out)
+def test_unlearn_under_torchrun_keeps_generator_and_potential_identical(two_ranks):
+    res = two_ranks['unlearn']
     assert torch.equal(*res['params'])                       # generator and potential identical on both ranks
     assert res['loss_g'][0] != res['loss_g'][1]               # each rank drew its own inputs

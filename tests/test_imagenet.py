@@ -3,10 +3,7 @@ import json, subprocess, sys
 import numpy as np
 import pytest
 from uot_unlearn.imagenet import write_fake_imagenet
-
-
-def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, '-c', 'from uot_unlearn.cli import main; main()', *args], capture_output=True, text=True, cwd=cwd)
+from command_line import cli
 
 
 @pytest.fixture(scope='module')

@@ -38,7 +38,7 @@ def cifar10_images(root, train:bool=True, download:bool=False, verify:bool=True)
             f"into {Path(root).expanduser()} (it unpacks to cifar-10-batches-py/), or pass download=True where the internet is reachable.")
     try: ds = _dataset_class(verify)(str(Path(root).expanduser()), train=train, download=download)
     except RuntimeError as e:
-        raise RuntimeError(f"The CIFAR-10 files in {folder} do not match the official checksums ({e}). "
+        raise ValueError(f"The CIFAR-10 files in {folder} do not match the official checksums ({e}). "
                            f"Download {CIFAR10_URL} again, or pass verify=False for a folder you made yourself.") from e
     x = to_signed(ds.data)
     return x, torch.tensor(ds.targets, dtype=torch.long)

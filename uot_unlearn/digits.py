@@ -56,7 +56,7 @@ class DigitsConfig:
     @classmethod
     def small(cls, **kw):
         "A configuration that runs end to end in about a minute on a CPU (tests, docs build)."
-        return cls(**{**dict(pretrain_steps=150, pretrain_batch=32, classifier_steps=150, n_eval=300,
+        return cls(**{**dict(pretrain_steps=80, pretrain_batch=32, classifier_steps=100, n_eval=300,
                              forget=(3,), unlearn=UnlearnSettings(steps=15, batch_size=64, ema=0.95)), **kw})
 
     def __post_init__(self):

@@ -1,0 +1,44 @@
+"Commands as the tests run them: in this process (torch is imported once), or the installed console script in its own."
+import io, os, runpy, subprocess, sys
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+from uot_unlearn.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _in_process(run, argv, cwd=None) -> subprocess.CompletedProcess:
+    "Call `run()`; its exit status and what it printed, as a shell would see them."
+    out, err, here = io.StringIO(), io.StringIO(), os.getcwd()
+    code = 0
+    try:
+        if cwd: os.chdir(cwd)
+        with redirect_stdout(out), redirect_stderr(err):
+            try: run()
+            except SystemExit as e:  # sys.exit(message) prints the message and exits 1, as the interpreter does
+                if isinstance(e.code, str): print(e.code, file=sys.stderr)
+                code = e.code if isinstance(e.code, int) else int(e.code is not None)
+    finally: os.chdir(here)
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
+
+
+def cli(*args, cwd=None) -> subprocess.CompletedProcess:
+    "`uot-unlearn ARGS`, in this process."
+    args = [str(a) for a in args]
+    return _in_process(lambda: main(args), ['uot-unlearn', *args], cwd)
+
+
+def script(name, *args) -> subprocess.CompletedProcess:
+    "`python benchmarks/NAME ARGS` from the repository root, in this process."
+    path, args = ROOT / 'benchmarks' / name, [str(a) for a in args]
+    def run():
+        saved = sys.argv
+        sys.argv = [str(path), *args]
+        try: runpy.run_path(str(path), run_name='__main__')
+        finally: sys.argv = saved
+    return _in_process(run, ['python', str(path), *args], ROOT)
+
+
+def console_script(*args, **kw) -> subprocess.CompletedProcess:
+    "The installed `uot-unlearn` console script, in a process of its own."
+    return subprocess.run(['uot-unlearn', *args], capture_output=True, text=True, **kw)
