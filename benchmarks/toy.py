@@ -15,23 +15,15 @@ import torch
 import matplotlib; matplotlib.use('Agg')
 from uot_unlearn.toy import ToyConfig, run_toy, format_table, save_figures, order_preserving_stability, w2_to_mixture, mode_spread
 from uot_unlearn.metrics import mean_over_seeds, metrics_table
-from uot_unlearn.toy_data import GaussianMixture
+from problems import MIXTURES
 from uot_unlearn.cli import add_dialect, config_changes, configured
 
-# problems other than the chapter's ring, to measure `unlearn`'s defaults where they were not chosen:
-# a 3x3 grid at ten times the ring's scale, and six clusters in 16 dimensions; both with unequal weights
-MIXTURES = {
-    'grid': lambda: GaussianMixture(10. * torch.tensor([[i, j] for i in (-1, 0, 1) for j in (-1, 0, 1)]), 1.3,
-                                    [1, 2, 3, 4, 5, 4, 3, 2, 1]),
-    'blobs16': lambda: GaussianMixture(2.5 * torch.randn(6, 16, generator=torch.Generator().manual_seed(0)), 1.0,
-                                       [3, 1, 2, 1, 3, 2]),
-}
-DEFAULT_FORGET = {'ring': [0, 3, 5], 'grid': [0, 4, 7], 'blobs16': [0, 2, 5]}
+DEFAULT_FORGET = {'ring': [0, 3, 5], 'grid': [0, 4, 7], 'blobs16': [0, 2, 5], 'ring-unequal': [0, 1]}
 
 p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
 add_dialect(p, 'one run each (default: 0 3 5 on the ring, 0 4 7 on the grid, 0 2 5 on blobs16)', ('seed',), device=False)
 p.set_defaults(command='toy')
-p.add_argument('--mixture', choices=['ring', *MIXTURES], default='ring', help="the data: the chapter's ring, or a problem the defaults were not tuned on")
+p.add_argument('--mixture', choices=list(MIXTURES), default='ring', help="the data: the chapter's ring, or a problem the defaults were not tuned on")
 p.add_argument('--seeds', type=int, nargs='+', default=[0], help='seeds of the unlearning runs, one row each (--seed is the pretraining\'s)')
 p.add_argument('--out', default='benchmarks/out/toy')
 p.add_argument('--cache-dir', default=None, help='reuse pretrained models (default: pretrain in this run, timed)')
@@ -43,7 +35,7 @@ ring = args.mixture == 'ring'
 changes = {'forget': tuple(DEFAULT_FORGET[args.mixture]), 'optimum_draws': args.optimum_draws, **config_changes(args)}
 cfg = configured(ToyConfig, changes, small=args.small)
 t0 = time.perf_counter()
-res = run_toy(cfg, cache_dir=args.cache_dir, progress=False, seeds=args.seeds, mix=None if ring else MIXTURES[args.mixture]())
+res = run_toy(cfg, cache_dir=args.cache_dir, progress=False, seeds=args.seeds, mix=MIXTURES[args.mixture]())
 rows = res['rows']
 pre = rows[0]
 runs = [r for r in rows if 'seed' in r]                    # the unlearning runs

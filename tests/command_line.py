@@ -32,10 +32,10 @@ def script(name, *args) -> subprocess.CompletedProcess:
     "`python benchmarks/NAME ARGS` from the repository root, in this process."
     path, args = ROOT / 'benchmarks' / name, [str(a) for a in args]
     def run():
-        saved = sys.argv
-        sys.argv = [str(path), *args]
+        saved = sys.argv, sys.path[:]
+        sys.argv, sys.path[:0] = [str(path), *args], [str(path.parent)]  # as `python SCRIPT` sets them
         try: runpy.run_path(str(path), run_name='__main__')
-        finally: sys.argv = saved
+        finally: sys.argv, sys.path[:] = saved
     return _in_process(run, ['python', str(path), *args], ROOT)
 
 

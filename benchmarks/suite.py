@@ -1,0 +1,100 @@
+"""The unlearning suite (issue 28): `unlearn` with its defaults on every problem of `problems.SUITE`, each against the
+objective's discrete optimum (toy) or retraining from scratch (digits), with the goal checks.
+
+    python benchmarks/suite.py --half report --seeds 0 1 2 --cache-dir ~/.cache/uot_unlearn --out benchmarks/out/suite
+    python benchmarks/suite.py --ci --out benchmarks/out/suite_ci    # every problem at its small configuration, one seed
+
+Defaults are chosen on the tune half only (the ring's classes and groups, digit 0); the report half measures them on
+problems they were not chosen on. Writes suite.json (every run, the summaries, the checks) to --out.
+"""
+import argparse, json, platform, subprocess, time
+from pathlib import Path
+import torch
+import matplotlib; matplotlib.use('Agg')
+from uot_unlearn.toy import ToyConfig, run_toy
+from uot_unlearn.digits import DigitsConfig, run_digits
+from uot_unlearn.metrics import mean_over_seeds, metrics_table
+from uot_unlearn.utils import class_group_name
+from problems import MIXTURES, SUITE
+
+p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+p.add_argument('--half', choices=['tune', 'report', 'all'], default='all', help='which half of the suite to run')
+p.add_argument('--chapter', choices=['toy', 'digits', 'all'], default='all', help="only the toy's or the digits' problems")
+p.add_argument('--problems', nargs='+', metavar='NAME', help='only these problems (names as in problems.SUITE)')
+p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2], help='seeds of the unlearning runs (and of retraining)')
+p.add_argument('--optimum-draws', type=int, default=3, help='draws of the discrete optimum averaged per toy problem')
+p.add_argument('--ci', action='store_true', help='small configurations and one seed: the pipeline, not the numbers')
+p.add_argument('--cache-dir', default=None, help='reuse pretrained models (default: pretrain in this run)')
+p.add_argument('--out', default='benchmarks/out/suite')
+args = p.parse_args()
+known = [name for name, *_ in SUITE]
+unknown = [n for n in args.problems or [] if n not in known]
+if unknown: p.error(f"unknown problem(s) {unknown}: the suite has {known}")
+problems = [q for q in SUITE if args.half in ('all', q[1]) and args.chapter in ('all', q[2]) and (not args.problems or q[0] in args.problems)]
+seeds = args.seeds[:1] if args.ci else args.seeds
+
+
+def toy_summary(rows, forget):
+    "The unlearned runs' means over seeds against the optimum of the same forget run, with the goal checks."
+    pre = rows[0]
+    runs = [dict(r, in_support_drop=100 * (pre['in_support'] - r['in_support']), time_ratio=r['time_s'] / pre['time_s'])
+            for r in rows if r['method'] == 'UOT-Unlearn' and r['forget'] == forget]
+    opt = next(r for r in rows if r['method'] == 'discrete optimum' and r['forget'] == forget)
+    s = mean_over_seeds(runs)[0]
+    s['checks'] = {'tv <= optimum + 0.02': s['tv_ideal'] <= opt['tv_ideal'] + 0.02,
+                   'shares within 0.03 of the optimum': s['optimum_share_gap'] <= 0.03,
+                   'stability >= optimum - 0.03': s['retain_stability'] >= opt['retain_stability'] - 0.03,
+                   'in-support drop <= 1.5': s['in_support_drop'] <= 1.5, 'pul >= 99': s['pul'] >= 99}
+    return {'unlearn': s, 'optimum': {k: opt[k] for k in ('pul', 'tv_ideal', 'retain_stability', 'n_draws')}, 'runs': runs}
+
+
+def digits_summary(rows, forget):
+    "UOT-Unlearn's means over seeds against retraining's, with the goal checks."
+    u, r = (mean_over_seeds([x for x in rows if x['method'] == m and x['forget'] == forget])[0] for m in ('UOT-Unlearn', 'retrain'))
+    u['fd_vs_retrain'] = u['fd'] / r['fd']
+    u['checks'] = {'pul >= retraining': u['pul'] >= r['pul'], 'u-FD <= 1.1 x retraining': u['fd_vs_retrain'] <= 1.1,
+                   'time <= 0.10 x retraining': u['time_vs_retrain'] <= 0.10}
+    return {'unlearn': u, 'retrain': r}
+
+
+def run_group(chapter, mixture, changes, group):
+    "One pipeline call for the problems sharing pretrained models; their summaries by name."
+    forget = tuple(q[4] for q in group)
+    if chapter == 'toy':
+        base = (lambda **kw: ToyConfig.small(pretrain_steps=1500, **kw)) if args.ci else ToyConfig  # the grid's corners need the steps
+        cfg = base(**{'forget': forget, 'methods': ('UOT-Unlearn',), 'optimum_draws': 1 if args.ci else args.optimum_draws, **changes})
+        rows = run_toy(cfg, args.cache_dir, progress=False, seeds=seeds, mix=MIXTURES[mixture]())['rows']
+        return {q[0]: toy_summary(rows, q[4]) for q in group}
+    base = (lambda **kw: DigitsConfig.small(pretrain_steps=40, classifier_steps=60, **kw)) if args.ci else DigitsConfig  # retraining per digit
+    rows = run_digits(base(forget=forget, methods=('UOT-Unlearn', 'retrain'), **changes), args.cache_dir, progress=False, seeds=seeds)['rows']
+    return {q[0]: digits_summary(rows, q[4]) for q in group}
+
+
+t0, results = time.perf_counter(), {}
+groups = {}
+for q in problems: groups.setdefault((q[2], q[3], json.dumps(q[5], sort_keys=True)), []).append(q)
+for (chapter, mixture, changes), group in groups.items():
+    t = time.perf_counter()
+    results.update(run_group(chapter, mixture, json.loads(changes), group))
+    print(f"{', '.join(q[0] for q in group)}: {time.perf_counter() - t:.0f} s", flush=True)
+
+for half in ('tune', 'report'):
+    toy = [dict(problem=n, **results[n]['unlearn'], **{f'optimum_{k}': v for k, v in results[n]['optimum'].items()})
+           for n, h, c, *_ in problems if h == half and c == 'toy']
+    digits = [dict(problem=n, **results[n]['unlearn'], retrain_pul=results[n]['retrain']['pul']) for n, h, c, *_ in problems if h == half and c == 'digits']
+    if toy: print(f"\n{half} half, toy (mean over seeds {seeds}; optimum: mean over its draws)\n" + metrics_table(toy,
+                  ['problem', 'pul', 'optimum_pul', 'tv_ideal', 'optimum_tv_ideal', 'optimum_share_gap', 'retain_stability',
+                   'optimum_retain_stability', 'in_support_drop', 'time_ratio']))
+    if digits: print(f"\n{half} half, digits\n" + metrics_table(digits, ['problem', 'pul', 'retrain_pul', 'fd_vs_retrain', 'time_vs_retrain']))
+print('\nchecks (met / all):')
+for n, r in results.items():
+    missed = [c for c, ok in r['unlearn']['checks'].items() if not ok]
+    print(f"  {n}: {len(r['unlearn']['checks']) - len(missed)}/{len(r['unlearn']['checks'])}" + (f", not met: {'; '.join(missed)}" if missed else ''))
+seconds = time.perf_counter() - t0
+print(f"total {seconds:.0f} s")
+commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()
+out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
+(out / 'suite.json').write_text(json.dumps({'problems': {q[0]: {'half': q[1], 'chapter': q[2], 'mixture': q[3], 'forget': q[4],
+                                                               'changes': q[5], **results[q[0]]} for q in problems},
+                                            'seeds': seeds, 'ci': args.ci, 'seconds': seconds, 'commit': commit,
+                                            'machine': platform.platform(), 'threads': torch.get_num_threads()}, indent=1))
