@@ -65,3 +65,12 @@ def test_no_notebook_imports_a_module_of_a_later_notebook():
             if module in exported and exported[module] > name:
                 late.append(f"{name} imports uot_unlearn.{module} of {exported[module]}")
     assert not late, '; '.join(late)
+
+
+def test_no_library_function_is_longer_than_40_lines():
+    "A function of the library does one thing: none runs over 40 lines (signature and docstring included)."
+    import ast
+    long = [f"{p.name}:{n.lineno} {n.name} ({n.end_lineno - n.lineno + 1} lines)"
+            for p in sorted((ROOT / 'uot_unlearn').glob('*.py')) for n in ast.walk(ast.parse(p.read_text()))
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.end_lineno - n.lineno + 1 > 40]
+    assert not long, 'split these: ' + '; '.join(long)
