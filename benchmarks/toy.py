@@ -21,7 +21,7 @@ from uot_unlearn.cli import add_dialect, config_changes, configured
 DEFAULT_FORGET = {'ring': [0, 3, 5], 'grid': [0, 4, 7], 'blobs16': [0, 2, 5], 'ring-unequal': [0, 1]}
 
 p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-add_dialect(p, 'one run each (default: 0 3 5 on the ring, 0 4 7 on the grid, 0 2 5 on blobs16)', ('seed',), device=False)
+add_dialect(p, 'one run each (default: 0 3 5 on the ring, 0 4 7 on the grid, 0 2 5 on blobs16, 0 1 on ring-unequal)', ('seed',), device=False)
 p.set_defaults(command='toy')
 p.add_argument('--mixture', choices=list(MIXTURES), default='ring', help="the data: the chapter's ring, or a problem the defaults were not tuned on")
 p.add_argument('--seeds', type=int, nargs='+', default=[0], help='seeds of the unlearning runs, one row each (--seed is the pretraining\'s)')

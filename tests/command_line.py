@@ -1,5 +1,5 @@
 "Commands as the tests run them: in this process (torch is imported once), or the installed console script in its own."
-import io, os, runpy, subprocess, sys
+import io, os, runpy, subprocess, sys, sysconfig, traceback
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from uot_unlearn.cli import main
@@ -16,8 +16,11 @@ def _in_process(run, argv, cwd=None) -> subprocess.CompletedProcess:
         with redirect_stdout(out), redirect_stderr(err):
             try: run()
             except SystemExit as e:  # sys.exit(message) prints the message and exits 1, as the interpreter does
-                if isinstance(e.code, str): print(e.code, file=sys.stderr)
+                if e.code is not None and not isinstance(e.code, int): print(e.code, file=sys.stderr)
                 code = e.code if isinstance(e.code, int) else int(e.code is not None)
+            except Exception:  # an uncaught error: the traceback and exit status 1 a shell would see
+                traceback.print_exc(file=sys.stderr)
+                code = 1
     finally: os.chdir(here)
     return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
 
@@ -40,5 +43,5 @@ def script(name, *args) -> subprocess.CompletedProcess:
 
 
 def console_script(*args, **kw) -> subprocess.CompletedProcess:
-    "The installed `uot-unlearn` console script, in a process of its own."
-    return subprocess.run(['uot-unlearn', *args], capture_output=True, text=True, **kw)
+    "The `uot-unlearn` console script installed beside this interpreter, in a process of its own."
+    return subprocess.run([str(Path(sysconfig.get_path('scripts')) / 'uot-unlearn'), *args], capture_output=True, text=True, **kw)

@@ -99,10 +99,12 @@ def test_suite_runs_both_halves_against_the_optimum_and_retraining(tmp_path):
     u, opt = q['unlearn'], q['optimum']
     assert u['n_seeds'] == 1 and opt['n_draws'] == 1 and q['forget'] == [0, 1]
     assert u['checks']['tv <= optimum + 0.02'] == (u['tv_ideal'] <= opt['tv_ideal'] + 0.02)
-    assert u['checks']['in-support drop <= 1.5'] == (u['in_support_drop'] <= 1.5) and len(u['checks']) == 5
+    assert u['checks']['in-support drop <= 1.5'] == (u['in_support_drop'] <= 1.5) and len(u['checks']) == 6
     d = m['problems']['digits 3']
     assert abs(d['unlearn']['fd_vs_retrain'] - d['unlearn']['fd'] / d['retrain']['fd']) < 1e-12
     assert d['unlearn']['checks']['pul >= retraining'] == (d['unlearn']['pul'] >= d['retrain']['pul'])
     assert 'tune half, toy' in r.stdout and 'report half, digits' in r.stdout and 'report half, toy' not in r.stdout
     bad = script('suite.py', '--ci', '--problems', 'ring 9', '--out', tmp_path / 'bad')
     assert bad.returncode == 2 and "unknown problem(s) ['ring 9']" in bad.stderr and not (tmp_path / 'bad').exists()
+    none = script('suite.py', '--half', 'tune', '--problems', 'digits 3', '--out', tmp_path / 'none')
+    assert none.returncode == 2 and 'no problem of the suite' in none.stderr and not (tmp_path / 'none').exists()

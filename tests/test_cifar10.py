@@ -82,7 +82,7 @@ def test_missing_dataset_names_the_folder_and_url(tmp_path):
 
 def test_fabricated_folder_fails_the_official_checksums(data, tmp_path):
     r = cli('cifar10', 'pretrain', '--tiny', '--quiet', '--run-dir', str(tmp_path / 'r'), '--data', str(data), '--set', 'verify=true')
-    assert r.returncode == 1 and 'official checksums' in r.stderr
+    assert r.returncode == 1 and 'official checksums' in r.stderr and 'Traceback' not in r.stderr
 
 
 def test_bad_settings_are_clear_errors(tmp_path):
@@ -116,7 +116,7 @@ def test_torchrun_two_processes_run_every_stage(data, tmp_path):
     env = {**os.environ, 'OMP_NUM_THREADS': '1'}
     r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2',
                         '-m', 'uot_unlearn.cli', 'cifar10', 'all', '--tiny', '--quiet', '--device', 'cpu',
-                        '--run-dir', str(run), '--data', str(data)], capture_output=True, text=True, env=env)
+                        '--run-dir', str(run), '--data', str(data)], capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     for stage in ['pretrain', 'classifier', 'unlearn', 'evaluate']: assert r.stdout.count(f'[cifar10 {stage}]') == 1, r.stdout
     ckpt = torch.load(run / 'pretrain_checkpoint.pt', weights_only=False)
