@@ -1,5 +1,6 @@
 """The problems the benchmarks share: mixtures beyond the chapter's ring, and the unlearning suite, split into a tune half
-(where `unlearn`'s defaults may be chosen) and a report half (where they are only measured)."""
+(where `unlearn`'s defaults may be chosen) and a report half (where they are only measured); and the toy runs' two
+measures against the pretrained generator."""
 import torch
 from uot_unlearn.toy_data import GaussianMixture, ring_mixture
 
@@ -35,3 +36,10 @@ SUITE = [
     ('digits 3', 'report', 'digits', None, 3, {}),
     ('digits 8', 'report', 'digits', None, 8, {}),
 ]
+
+
+def toy_unlearning_runs(rows) -> list:
+    "The unlearning runs of `run_toy`'s rows (those with a seed), each given its in-support drop in points and its time over pretraining's."
+    pre, runs = rows[0], [r for r in rows if 'seed' in r]
+    for r in runs: r.update(in_support_drop=100 * (pre['in_support'] - r['in_support']), time_ratio=r['time_s'] / pre['time_s'])
+    return runs

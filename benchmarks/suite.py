@@ -17,7 +17,7 @@ import matplotlib; matplotlib.use('Agg')
 from uot_unlearn.toy import ToyConfig, run_toy
 from uot_unlearn.digits import DigitsConfig, run_digits
 from uot_unlearn.metrics import mean_over_seeds, metrics_table
-from problems import MIXTURES, SUITE
+from problems import MIXTURES, SUITE, toy_unlearning_runs
 
 p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
 p.add_argument('--half', choices=['tune', 'report', 'all'], default='all', help='which half of the suite to run')
@@ -40,9 +40,7 @@ seeds = args.seeds[:1] if args.ci else args.seeds
 
 def toy_summary(rows, forget):
     "The unlearned runs' means over seeds against the optimum of the same forget run, with the goal checks."
-    pre = rows[0]
-    runs = [dict(r, in_support_drop=100 * (pre['in_support'] - r['in_support']), time_ratio=r['time_s'] / pre['time_s'])
-            for r in rows if r['method'] == 'UOT-Unlearn' and r['forget'] == forget]
+    runs = [r for r in toy_unlearning_runs(rows) if r['method'] == 'UOT-Unlearn' and r['forget'] == forget]
     opt = next(r for r in rows if r['method'] == 'discrete optimum' and r['forget'] == forget)
     s = mean_over_seeds(runs)[0]
     s['checks'] = {'tv <= optimum + 0.02': s['tv_ideal'] <= opt['tv_ideal'] + 0.02,

@@ -15,7 +15,7 @@ import torch
 import matplotlib; matplotlib.use('Agg')
 from uot_unlearn.toy import ToyConfig, run_toy, format_table, save_figures, order_preserving_stability, w2_to_mixture, mode_spread
 from uot_unlearn.metrics import mean_over_seeds, metrics_table
-from problems import MIXTURES
+from problems import MIXTURES, toy_unlearning_runs
 from uot_unlearn.cli import add_dialect, config_changes, configured
 
 DEFAULT_FORGET = {'ring': [0, 3, 5], 'grid': [0, 4, 7], 'blobs16': [0, 2, 5], 'ring-unequal': [0, 1]}
@@ -38,11 +38,8 @@ t0 = time.perf_counter()
 res = run_toy(cfg, cache_dir=args.cache_dir, progress=False, seeds=args.seeds, mix=MIXTURES[args.mixture]())
 rows = res['rows']
 pre = rows[0]
-runs = [r for r in rows if 'seed' in r]                    # the unlearning runs
+runs = toy_unlearning_runs(rows)
 refs = [r for r in rows if r['method'] == 'discrete optimum']  # the objective's discrete optimum, averaged over draws, one per forget run
-for r in runs:
-    r['time_ratio'] = r['time_s'] / pre['time_s']
-    r['in_support_drop'] = 100 * (pre['in_support'] - r['in_support'])
 for r in runs + refs:
     if ring and isinstance(r['forget'], int):  # the limit of the ring's cyclic order, derived for one class
         r['stability_limit'] = order_preserving_stability(pre['shares'], r['forget'], r['tv_ideal'])
