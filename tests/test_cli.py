@@ -1,4 +1,4 @@
-"The `uot-unlearn` console script, run as a user would."
+"The `uot-unlearn` command line as a user calls it (run in this process; the installed entry point once)."
 import json
 from command_line import cli, console_script
 
