@@ -3,6 +3,7 @@ objective's discrete optimum (toy) or retraining from scratch (digits), with the
 
     python benchmarks/suite.py --half report --seeds 0 1 2 --cache-dir ~/.cache/uot_unlearn --out benchmarks/out/suite
     python benchmarks/suite.py --ci --out benchmarks/out/suite_ci    # every problem at its small configuration, one seed
+    python benchmarks/suite.py --half tune --set unlearn.schedule=cosine --out benchmarks/out/cosine   # a variant of the defaults
 
 Defaults are chosen on the tune half only (the ring's classes and groups, digit 0); the report half measures them.
 Checks on the means over seeds. Toy, against the optimum: TV <= its TV + 0.02, every class share within 0.03 of its
@@ -17,6 +18,8 @@ import matplotlib; matplotlib.use('Agg')
 from uot_unlearn.toy import ToyConfig, run_toy
 from uot_unlearn.digits import DigitsConfig, run_digits
 from uot_unlearn.metrics import mean_over_seeds, metrics_table
+from uot_unlearn.cli import set_item
+from uot_unlearn.run_folder import changed_config
 from problems import MIXTURES, SUITE, toy_unlearning_runs
 
 p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -27,8 +30,13 @@ p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2], help='seeds of
 p.add_argument('--optimum-draws', type=int, default=3, help='draws of the discrete optimum averaged per toy problem')
 p.add_argument('--ci', action='store_true', help='small configurations and one seed: the pipeline, not the numbers')
 p.add_argument('--cache-dir', default=None, help='reuse pretrained models (default: pretrain in this run)')
+p.add_argument('--set', nargs='+', metavar='KEY=VALUE', help="a variant: settings laid over every problem's configuration (values as JSON), e.g. unlearn.schedule=cosine")
 p.add_argument('--out', default='benchmarks/out/suite')
 args = p.parse_args()
+variant = {}
+try:
+    for item in args.set or []: set_item(variant, item)
+except ValueError as e: p.error(str(e))
 known = [name for name, *_ in SUITE]
 unknown = [n for n in args.problems or [] if n not in known]
 if unknown: p.error(f"unknown problem(s) {unknown}: the suite has {known}")
@@ -60,17 +68,24 @@ def digits_summary(rows, forget):
     return {'unlearn': u, 'retrain': r}
 
 
+def configure(cfg):
+    "`cfg` with the variant of `--set` (its `unlearn` settings laid over the configuration's)."
+    try: return changed_config(type(cfg), vars(cfg), variant)
+    except (ValueError, TypeError) as e: raise SystemExit(f"suite.py: --set {' '.join(args.set)}: {e}")
+
+
 def run_group(chapter, mixture, changes, group):
     "One pipeline call for the problems sharing pretrained models; their summaries by name."
     forget = tuple(q[4] for q in group)
     if chapter == 'toy':
         base = (lambda **kw: ToyConfig.small(pretrain_steps=1500, **kw)) if args.ci else ToyConfig  # the grid's corners need the steps
-        cfg = base(**{'forget': forget, 'methods': ('UOT-Unlearn',), 'optimum_draws': 1 if args.ci else args.optimum_draws, **changes})
+        cfg = configure(base(**{'forget': forget, 'methods': ('UOT-Unlearn',), 'optimum_draws': 1 if args.ci else args.optimum_draws, **changes}))
         rows = run_toy(cfg, args.cache_dir, progress=False, seeds=seeds, mix=MIXTURES[mixture]())['rows']
-        return {q[0]: toy_summary(rows, q[4]) for q in group}
+        return {q[0]: {**toy_summary(rows, q[4]), 'settings': cfg.unlearn.record()} for q in group}
     base = (lambda **kw: DigitsConfig.small(pretrain_steps=40, classifier_steps=60, **kw)) if args.ci else DigitsConfig  # retraining per digit
-    rows = run_digits(base(forget=forget, methods=('UOT-Unlearn', 'retrain'), **changes), args.cache_dir, progress=False, seeds=seeds)['rows']
-    return {q[0]: digits_summary(rows, q[4]) for q in group}
+    cfg = configure(base(forget=forget, methods=('UOT-Unlearn', 'retrain'), **changes))
+    rows = run_digits(cfg, args.cache_dir, progress=False, seeds=seeds)['rows']
+    return {q[0]: {**digits_summary(rows, q[4]), 'settings': cfg.unlearn.record()} for q in group}
 
 
 t0, results = time.perf_counter(), {}
@@ -99,5 +114,5 @@ commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=
 out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
 (out / 'suite.json').write_text(json.dumps({'problems': {q[0]: {'half': q[1], 'chapter': q[2], 'mixture': q[3], 'forget': q[4],
                                                                'changes': q[5], **results[q[0]]} for q in problems},
-                                            'seeds': seeds, 'ci': args.ci, 'seconds': seconds, 'commit': commit,
+                                            'seeds': seeds, 'variant': variant, 'ci': args.ci, 'seconds': seconds, 'commit': commit,
                                             'machine': platform.platform(), 'threads': torch.get_num_threads()}, indent=1))

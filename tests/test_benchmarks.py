@@ -91,7 +91,7 @@ def test_gpu_step_benchmark_runs_its_configurations_on_a_cpu(tmp_path):
 
 def test_suite_runs_both_halves_against_the_optimum_and_retraining(tmp_path):
     "`suite.py --ci` on one problem of each kind: the halves as written in problems.py, the references, the checks on the means."
-    r = script('suite.py', '--ci', '--problems', 'ring 0+1', 'digits 3', '--out', tmp_path)
+    r = script('suite.py', '--ci', '--problems', 'ring 0+1', 'digits 3', '--set', 'unlearn.lam=3', '--out', tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((tmp_path / 'suite.json').read_text())
     assert {n: q['half'] for n, q in m['problems'].items()} == {'ring 0+1': 'tune', 'digits 3': 'report'}
@@ -101,10 +101,14 @@ def test_suite_runs_both_halves_against_the_optimum_and_retraining(tmp_path):
     assert u['checks']['tv <= optimum + 0.02'] == (u['tv_ideal'] <= opt['tv_ideal'] + 0.02)
     assert u['checks']['in-support drop <= 1.5'] == (u['in_support_drop'] <= 1.5) and len(u['checks']) == 6
     d = m['problems']['digits 3']
+    assert m['variant'] == {'unlearn': {'lam': 3}} and q['settings']['lam'] == d['settings']['lam'] == 3
+    assert d['settings']['steps'] == 15 and q['settings']['steps'] == 60  # laid over each chapter's own settings
     assert abs(d['unlearn']['fd_vs_retrain'] - d['unlearn']['fd'] / d['retrain']['fd']) < 1e-12
     assert d['unlearn']['checks']['pul >= retraining'] == (d['unlearn']['pul'] >= d['retrain']['pul'])
     assert 'tune half, toy' in r.stdout and 'report half, digits' in r.stdout and 'report half, toy' not in r.stdout
     bad = script('suite.py', '--ci', '--problems', 'ring 9', '--out', tmp_path / 'bad')
     assert bad.returncode == 2 and "unknown problem(s) ['ring 9']" in bad.stderr and not (tmp_path / 'bad').exists()
+    typo = script('suite.py', '--ci', '--problems', 'ring 0', '--set', 'unlearn.lamb=3', '--out', tmp_path / 'typo')
+    assert typo.returncode != 0 and "Unknown setting(s) ['lamb']" in typo.stderr and 'Traceback' not in typo.stderr
     none = script('suite.py', '--half', 'tune', '--problems', 'digits 3', '--out', tmp_path / 'none')
     assert none.returncode == 2 and 'no problem of the suite' in none.stderr and not (tmp_path / 'none').exists()

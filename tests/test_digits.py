@@ -38,3 +38,15 @@ def test_a_group_is_forgotten_in_one_run_per_method(tmp_path):
     for m in ('classifier-guided', 'retrain'): assert res['models'][(m, (3, 8))].config['forget'] == [3, 8]  # both digits, one run
     names = [p.name for p in save_figures(res, tmp_path / 'figures')]
     assert names == ['tradeoff_forget3+8.png', 'forgotten_inputs_forget3+8.png']  # the samples figure is UOT-Unlearn's
+
+
+def test_retraining_is_cached_per_classes_and_seed(tmp_path):
+    cfg = DigitsConfig(**TINY, forget=(3,), methods=('retrain',))
+    first = run_digits(cfg, cache_dir=tmp_path, progress=False, seeds=[0, 1])
+    assert len(list(tmp_path.glob('digits-retrain-*.pt'))) == 2  # one per seed
+    again = run_digits(cfg, cache_dir=tmp_path, progress=False, seeds=[0, 1])
+    a, b = ([r for r in res['rows'] if r['method'] == 'retrain'] for res in (first, again))
+    assert [r['time_s'] for r in a] == [r['time_s'] for r in b]  # the retraining's own time, read back
+    assert [r['fd'] for r in a] == [r['fd'] for r in b]          # the same generators
+    G0, G1 = (first['models'][('retrain', 3)].generator, again['models'][('retrain', 3)].generator)
+    assert all(torch.equal(p, q) for p, q in zip(G0.state_dict().values(), G1.state_dict().values()))

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['CIFAR10_STAGES', 'IMAGENET_STAGES', 'config_record', 'configured', 'toy_main', 'digits_main', 'forget_run',
-           'config_changes', 'stages_main', 'import_main', 'cifar10_main', 'imagenet_main', 'n_classes', 'add_dialect',
-           'parser', 'main']
+           'set_item', 'config_changes', 'stages_main', 'import_main', 'cifar10_main', 'imagenet_main', 'n_classes',
+           'add_dialect', 'parser', 'main']
 
 # %% ../nbs/30_cli.ipynb #d26213cd
 import argparse, json, os, sys, time
@@ -56,7 +56,7 @@ def forget_run(text:str):
     except ValueError: raise argparse.ArgumentTypeError(f"{text!r} is not a class or a comma-separated group of classes, e.g. 3 or 3,8") from None
     return classes[0] if len(classes) == 1 else classes
 
-def _set_item(changes:dict, item:str):
+def set_item(changes:dict, item:str):
     "Apply one `--set KEY=VALUE` (the value read as JSON, else a string; `a.b=v` sets `b` in the dict `a`)."
     key, sep, value = item.partition('=')
     if not sep: raise ValueError(f"--set takes KEY=VALUE, got {item!r}.")
@@ -75,7 +75,7 @@ def config_changes(args) -> dict:
         path = Path(args.config)
         if not path.is_file(): raise FileNotFoundError(f"--config {path}: no such file (a JSON object of configuration settings).")
         changes.update(json.loads(path.read_text()))
-    for item in args.set or []: _set_item(changes, item)
+    for item in args.set or []: set_item(changes, item)
     unlearn = {k: getattr(args, k) for k in ('lam', 'tau', 'steps') if getattr(args, k) is not None}
     if unlearn: changes['unlearn'] = {**changes.get('unlearn', {}), **unlearn}
     if args.forget is not None:  # cifar10 takes one run: its classes
@@ -120,7 +120,7 @@ def import_main(args):
     from uot_unlearn.imagenet_pipeline import ImagenetConfig, generator_info
     changes = {}
     try:
-        for item in args.set or []: _set_item(changes, item)
+        for item in args.set or []: set_item(changes, item)
         guidance = dict(zip(('omega', 't_min', 't_max'), args.guidance)) if args.guidance else None
         G = import_generator(args.weights, args.run, getattr(args, 'from'), changes, ImagenetConfig.tiny() if args.small else None, guidance)
     except (FileNotFoundError, ValueError, TypeError, ImportError, OSError, KeyError) as e: sys.exit(f"uot-unlearn import: {e}")

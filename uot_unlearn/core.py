@@ -151,7 +151,7 @@ class UnlearnSettings:
     lr_g: float = 3e-4                   # generator learning rate (Adam, betas (0.5, 0.9))
     lr_v: float = 1e-3                   # potential learning rate
     r1: float = 0.02                     # weight of the potential's gradient penalty (in units of the target's spread)
-    potential_steps: int = 1             # potential steps per generator step, on the same batch
+    potential_steps: int = 2             # potential steps per generator step, on the same batch (two keep up with the generator)
     tilt: float|None = None              # share of `lam` carried as target weights exp(-tilt*lam*F) (KL only); None: `TILT_KL` under KL, else 0
     ema: float|None = None               # EMA decay of the unlearned generator; None: no EMA
 

@@ -18,7 +18,7 @@ class Standardize(nn.Module):
         self.register_buffer('std', torch.as_tensor(std, dtype=torch.float32))
     def forward(self, x): return (x - self.mean) / self.std
 
-def potential_for(x, hidden:int=256, depth:int=3) -> nn.Module:
+def potential_for(x, hidden:int=128, depth:int=3) -> nn.Module:
     "A potential network `v(x) -> (N,)` for data shaped like the batch `x`: standardised by its statistics, in its precision (at least float32)."
     std = x.std().clamp(min=1e-6)
     if x.ndim == 2:
