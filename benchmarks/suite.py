@@ -3,7 +3,7 @@ objective's discrete optimum (toy) or retraining from scratch (digits), with the
 
     python benchmarks/suite.py --half report --seeds 0 1 2 --cache-dir ~/.cache/uot_unlearn --out benchmarks/out/suite
     python benchmarks/suite.py --ci --out benchmarks/out/suite_ci    # every problem at its small configuration, one seed
-    python benchmarks/suite.py --half tune --set unlearn.schedule=cosine --out benchmarks/out/cosine   # a variant of the defaults
+    python benchmarks/suite.py --half tune --set unlearn.potential_steps=1 --out benchmarks/out/one_step   # a variant of the defaults
 
 Defaults are chosen on the tune half only (the ring's classes and groups, digit 0); the report half measures them.
 Checks on the means over seeds. Toy, against the optimum: TV <= its TV + 0.02, every class share within 0.03 of its
@@ -30,7 +30,7 @@ p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2], help='seeds of
 p.add_argument('--optimum-draws', type=int, default=3, help='draws of the discrete optimum averaged per toy problem')
 p.add_argument('--ci', action='store_true', help='small configurations and one seed: the pipeline, not the numbers')
 p.add_argument('--cache-dir', default=None, help='reuse pretrained models (default: pretrain in this run)')
-p.add_argument('--set', nargs='+', metavar='KEY=VALUE', help="a variant: settings laid over every problem's configuration (values as JSON), e.g. unlearn.schedule=cosine")
+p.add_argument('--set', nargs='+', metavar='KEY=VALUE', help="a variant: settings laid over every problem's configuration (values as JSON), e.g. unlearn.potential_steps=1")
 p.add_argument('--out', default='benchmarks/out/suite')
 args = p.parse_args()
 variant = {}
