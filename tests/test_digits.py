@@ -44,9 +44,11 @@ def test_retraining_is_cached_per_classes_and_seed(tmp_path):
     cfg = DigitsConfig(**TINY, forget=(3,), methods=('retrain',))
     first = run_digits(cfg, cache_dir=tmp_path, progress=False, seeds=[0, 1])
     assert len(list(tmp_path.glob('digits-retrain-*.pt'))) == 2  # one per seed
+    for path in tmp_path.glob('digits-retrain-*.pt'):  # the stored time was measured under another load: not used
+        state = torch.load(path, weights_only=False); state['time_s'] = 1e6; torch.save(state, path)
     again = run_digits(cfg, cache_dir=tmp_path, progress=False, seeds=[0, 1])
     a, b = ([r for r in res['rows'] if r['method'] == 'retrain'] for res in (first, again))
-    assert [r['time_s'] for r in a] == [r['time_s'] for r in b]  # the retraining's own time, read back
+    assert all(0 < r['time_s'] < 1e3 for r in b)  # timed in this process from a few steps
     assert [r['fd'] for r in a] == [r['fd'] for r in b]          # the same generators
     G0, G1 = (first['models'][('retrain', 3)].generator, again['models'][('retrain', 3)].generator)
     assert all(torch.equal(p, q) for p, q in zip(G0.state_dict().values(), G1.state_dict().values()))

@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['PRECISIONS', 'descend', 'NonFiniteLoss', 'check_finite', 'ema_update', 'EMA', 'rng_state', 'set_rng_state',
            'read_checkpoint', 'load_checkpoint', 'process_rng_states', 'training_state', 'restore_state',
-           'start_process', 'run_steps', 'training_precision']
+           'start_process', 'run_steps', 'extrapolated_seconds', 'training_precision']
 
 # %% ../nbs/02b_training.ipynb #bac7ec38
-import contextlib, copy, math, pickle, random
+import contextlib, copy, math, pickle, random, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -143,6 +143,15 @@ def run_steps(step, steps:int, *, state:dict, config:dict, ema:EMA|None=None, ch
         if show and i % 50 == 0: bar.set_postfix({k: f"{record[k]:.3f}" for k in show})
         if checkpoint and ((i + 1) % checkpoint_every == 0 or i + 1 == steps): _save(checkpoint, state, i + 1, config, history)
     return history
+
+# %% ../nbs/02b_training.ipynb #dbc9c72b
+def extrapolated_seconds(train, steps:int, total:int) -> float:
+    "Seconds `total` steps of `train(n)` (a function that runs `n` steps) take in this process: the time of `2 * steps` less that of `steps`, scaled."
+    if not 0 < steps <= total: raise ValueError(f"steps must be between 1 and total ({total}), got {steps}.")
+    train(1)  # the first call's warm-up
+    t0 = time.perf_counter(); train(steps)
+    t1 = time.perf_counter(); train(2 * steps)
+    return (time.perf_counter() - 2 * t1 + t0) * total / steps
 
 # %% ../nbs/02b_training.ipynb #64e6ab95
 PRECISIONS = ('fp32', 'tf32', 'bf16')
