@@ -144,7 +144,7 @@ def run_steps(step, steps:int, *, state:dict, config:dict, ema:EMA|None=None, ch
         if checkpoint and ((i + 1) % checkpoint_every == 0 or i + 1 == steps): _save(checkpoint, state, i + 1, config, history)
     return history
 
-# %% ../nbs/02b_training.ipynb #dbc9c72b
+# %% ../nbs/02b_training.ipynb #74f6e95b
 def extrapolated_seconds(train, steps:int, total:int) -> float:
     "Seconds `total` steps of `train(n)` (a function that runs `n` steps) take in this process: the time of `2 * steps` less that of `steps`, scaled."
     if not 0 < steps <= total: raise ValueError(f"steps must be between 1 and total ({total}), got {steps}.")
