@@ -52,7 +52,7 @@ class ImagenetConfig:
     loader_workers: int = 8              # processes decoding crops for generators of pixels
     dit_preset: str = 'B/2'              # 'tiny', 'B/4', 'B/2', 'M/2', 'L/2', 'XL/2'
     dit: dict = field(default_factory=dict)         # overrides of the preset's sizes
-    guidance: dict|None = None           # guidance folded into training (omega, kappa, t_min, t_max, label_dropout); None: the preset's
+    guidance: dict|None = None           # guidance folded into training (omega, kappa, t_min, t_max, label_dropout), laid over the preset's
     pretrain_steps: int = 1_200_000      # the paper's 240 epochs at batch 256
     pretrain_batch: int = 32             # per process (8 processes: 256)
     pretrain_lr: float = 1e-4
@@ -140,8 +140,8 @@ def _network(cfg:ImagenetConfig, shape:tuple, n_classes:int, seed:int|None=None)
     return dit(cfg.dit_preset, size=shape[-1], channels=shape[0], n_classes=n_classes, **cfg.dit)
 
 def training_guidance(cfg:ImagenetConfig) -> dict:
-    "The guidance folded into pretraining: the configuration's, else the DiT preset's, with 10 % label dropout."
-    return {'label_dropout': 0.1, **(cfg.guidance if cfg.guidance is not None else guidance_preset(cfg.dit_preset))}
+    "The guidance folded into pretraining: the DiT preset's with 10 % label dropout, the configuration's settings laid over it."
+    return {'label_dropout': 0.1, **guidance_preset(cfg.dit_preset), **(cfg.guidance or {})}  # `--set guidance.omega=2` keeps the rest
 
 def generator_info(run) -> dict:
     "What `generator.json` says of the run's generator: `shape`, `n_classes`, its output `space` ('latents' or 'pixels') and `network` (how to build it)."
