@@ -52,7 +52,7 @@ class ImagenetConfig:
     loader_workers: int = 8              # processes decoding crops for generators of pixels
     dit_preset: str = 'B/2'              # 'tiny', 'B/4', 'B/2', 'M/2', 'L/2', 'XL/2'
     dit: dict = field(default_factory=dict)         # overrides of the preset's sizes
-    guidance: dict|None = None           # guidance folded into training (omega, kappa, t_min, t_max, label_dropout), laid over the preset's
+    guidance: dict|None = None           # guidance folded into training (omega, kappa, t_min, t_max, label_dropout), laid over the preset's (None, {}: the preset's)
     pretrain_steps: int = 1_200_000      # the paper's 240 epochs at batch 256
     pretrain_batch: int = 32             # per process (8 processes: 256)
     pretrain_lr: float = 1e-4

@@ -91,7 +91,7 @@ def _pretrain(cfg:ToyConfig, mix, net, steps:int, progress:bool):
 def pretraining_seconds(cfg:ToyConfig, mix:GaussianMixture) -> float:
     "Seconds the pretraining of `cfg` on `mix` takes in this process, from a few hundred of its steps (`extrapolated_seconds`)."
     pretrain = lambda n: _pretrain(cfg, mix, MeanFlowMLP(mix.dim, cfg.hidden, cfg.depth), n, False)
-    with torch.random.fork_rng(): return extrapolated_seconds(pretrain, max(1, min(100, cfg.pretrain_steps // 10)), cfg.pretrain_steps)
+    return extrapolated_seconds(pretrain, max(1, min(100, cfg.pretrain_steps // 10)), cfg.pretrain_steps)
 
 def pretrained_toy(cfg:ToyConfig, cache_dir=None, progress:bool=True, mix:GaussianMixture|None=None):
     "The mixture (the ring of `cfg` unless `mix` is given), the pretrained generator, the forget-cost classifier (cached) and the pretraining time in this process."

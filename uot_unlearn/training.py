@@ -146,12 +146,18 @@ def run_steps(step, steps:int, *, state:dict, config:dict, ema:EMA|None=None, ch
 
 # %% ../nbs/02b_training.ipynb #74f6e95b
 def extrapolated_seconds(train, steps:int, total:int) -> float:
-    "Seconds `total` steps of `train(n)` (a function that runs `n` steps) take in this process: the time of `2 * steps` less that of `steps`, scaled."
+    "Seconds `total` steps of `train(n)` (a function that runs `n` steps) take in this process: the time of `2 * steps` less that of `steps`, scaled; the random state is left as it was."
     if not 0 < steps <= total: raise ValueError(f"steps must be between 1 and total ({total}), got {steps}.")
-    train(1)  # the first call's warm-up
-    t0 = time.perf_counter(); train(steps)
-    t1 = time.perf_counter(); train(2 * steps)
-    return (time.perf_counter() - 2 * t1 + t0) * total / steps
+    state = rng_state()
+    try:
+        train(1)  # the first call's warm-up
+        t0 = time.perf_counter(); train(steps)
+        t1 = time.perf_counter(); train(2 * steps)
+        t2 = time.perf_counter()
+    finally: set_rng_state(state)
+    per_step = (t2 - 2 * t1 + t0) / steps
+    if per_step <= 0: per_step = (t2 - t1) / (2 * steps)  # steps too cheap to show above the timer's jitter: count the setup too
+    return per_step * total
 
 # %% ../nbs/02b_training.ipynb #64e6ab95
 PRECISIONS = ('fp32', 'tf32', 'bf16')
