@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['FORGET_COSTS', 'TILT_KL', 'forget_probability', 'forget_nll', 'check_forget', 'make_forget_cost', 'transport_cost',
            'looks_like_probabilities', 'check_classifier_output', 'check_forget_cost', 'check_target', 'potential_loss',
-           'resolve_tilt', 'UnlearnSettings', 'as_settings', 'UnlearnResult', 'UnlearningSetup', 'fit_unlearning',
-           'trainable_copy', 'trainable', 'prepare_unlearning', 'unlearn', 'classifier_guided']
+           'resolve_tilt', 'UnlearnSettings', 'as_settings', 'UnlearnResult', 'UnlearningSetup', 'c_transform_targets',
+           'fit_unlearning', 'trainable_copy', 'trainable', 'prepare_unlearning', 'unlearn', 'classifier_guided']
 
 # %% ../nbs/06_core.ipynb #03e70135
 import copy, dataclasses, math
@@ -154,6 +154,7 @@ class UnlearnSettings:
     potential_steps: int = 2             # potential steps per generator step, on the same batch (two keep up with the generator)
     tilt: float|None = None              # share of `lam` carried as target weights exp(-tilt*lam*F) (KL only); None: `TILT_KL` under KL, else 0
     ema: float|None = None               # EMA decay of the unlearned generator; None: no EMA
+    teacher: float = 0.0                 # weight of the pull toward each sample's c-transform target on the batch (0: off)
 
     def __post_init__(self):
         _check_number('lam', self.lam, 0, what='the weight of the forget cost (a negative weight would pull samples into the forgotten classes)')
@@ -164,6 +165,7 @@ class UnlearnSettings:
         _check_number('lr_v', self.lr_v, 0, low_open=True, what="the potential's learning rate")
         _check_number('r1', self.r1, 0, what="the weight of the potential's gradient penalty")
         _check_number('potential_steps', self.potential_steps, 1, integer=True, what='the number of potential steps per generator step')
+        _check_number('teacher', self.teacher, 0, what="the weight of the teacher's pull (0: off)")
         if self.ema is not None: _check_number('ema', self.ema, 0, 1, what='an EMA decay (None: no EMA)')
         if not callable(self.forget_cost) and self.forget_cost not in FORGET_COSTS:
             raise ValueError(f"Unknown forget cost {self.forget_cost!r}: use one of {sorted(FORGET_COSTS)} or a callable x -> (N,).")
@@ -218,22 +220,26 @@ class UnlearningSetup:
     forget_cost: object       # x -> F(x), shape (N,)
     device: torch.device
 
-def _potential_steps(u:UnlearningSetup, s:UnlearnSettings, potential, opt_v, x, x0, cost, weigh_target, spread):
-    "The potential's steps of one iteration; its last loss."
-    x_target = x0 if u.draw_target is None else u.draw_target(s.batch_size)
-    with torch.no_grad(): w = weigh_target(x_target) if weigh_target is not None else None
+def _potential_steps(s:UnlearnSettings, potential, opt_v, x, cost, x_target, w, spread):
+    "The potential's steps of one iteration (target samples weighted by `w`, None: 1); its last loss."
     psi_source, psi_target = conjugate(s.source_divergence), conjugate(s.divergence)
     for _ in range(s.potential_steps):  # more than one lets the potential keep up with the generator
         lv = potential_loss(potential, x.detach(), cost.detach(), x_target, psi_source, psi_target, s.r1, spread, w)
         descend(lv, opt_v, potential)
     return lv
 
+def c_transform_targets(x0, y, y_cost, tau:float, scale:float=1.0):
+    "For each original `x0[i]`, the target sample `y[j]` minimising `tau * transport_cost(y[j], x0[i]) + y_cost[j]`."
+    d = x0[0].numel()
+    c = tau * torch.cdist(x0.flatten(1).float(), y.flatten(1).float()).pow(2) / (d * scale) + y_cost.float()[None, :]
+    return y[c.argmin(1)]
+
 def fit_unlearning(u:UnlearningSetup, s:UnlearnSettings, potential:nn.Module|None, config:dict, progress:bool=True,
                    checkpoint=None, checkpoint_every:int=500):
     "Alternate potential and generator steps (generator steps alone without a `potential`); returns `(generator, history)`, the EMA if `s.ema`."
     tilt = s.tilt if potential is not None else 0.0  # without a target nothing can be weighed
+    teacher = s.teacher if potential is not None else 0.0
     cost_fn = _cost_fn(u.forget_cost, (1 - tilt) * s.lam, s.tau, u.scale)
-    weigh_target = (lambda x: torch.exp(-tilt * s.lam * u.forget_cost(x))) if tilt else None
     spread = u.scale * u.probe[0].numel()  # the target's total variance: a scale-free R1
     G, forget = u.G, torch.tensor(u.forget, device=u.device)
     opt_g = torch.optim.Adam(trainable(G), lr=s.lr_g, betas=(0.5, 0.9))
@@ -244,8 +250,18 @@ def fit_unlearning(u:UnlearningSetup, s:UnlearnSettings, potential:nn.Module|Non
         with torch.no_grad(): x0 = u.G0(*z)
         x = G(*z)  # one forward serves both steps: the potential step does not change G
         cost, transport, forget_cost = cost_fn(x, x0)
-        lv = _potential_steps(u, s, potential, opt_v, x, x0, cost, weigh_target, spread) if potential is not None else torch.zeros(())
-        lg = (cost - potential(x)).mean() if potential is not None else cost.mean()
+        lv, lg = torch.zeros(()), cost.mean()
+        if potential is not None:
+            x_target = x0 if u.draw_target is None else u.draw_target(s.batch_size)
+            with torch.no_grad(): f_target = u.forget_cost(x_target) if tilt or teacher else None
+            w = torch.exp(-tilt * s.lam * f_target) if tilt else None
+            lv = _potential_steps(s, potential, opt_v, x, cost, x_target, w, spread)
+            lg = (cost - potential(x)).mean()
+            if teacher:  # the pull toward the batch's global minimiser of what the generator descends locally
+                with torch.no_grad():
+                    y_cost = (1 - tilt) * s.lam * f_target - potential(x_target)
+                    taught = c_transform_targets(x0, x_target, y_cost, s.tau, u.scale)
+                lg = lg + teacher * s.tau * transport_cost(x, taught, u.scale).mean()
         check_finite({'loss_v': lv.item(), 'loss_g': lg.item()},
                      'lower `lr_g`/`lr_v`, raise `r1`, or check the classifier and forget cost for NaNs')
         descend(lg, opt_g, G)
@@ -347,7 +363,7 @@ def unlearn(generator:nn.Module,     # any one-step generator, called as generat
     return UnlearnResult(G, potential.eval(), history, config, s)
 
 # %% ../nbs/06_core.ipynb #3aea88bc
-_NO_POTENTIAL = ('divergence', 'source_divergence', 'lr_v', 'r1', 'potential_steps', 'tilt')  # settings of the potential
+_NO_POTENTIAL = ('divergence', 'source_divergence', 'lr_v', 'r1', 'potential_steps', 'tilt', 'teacher')  # settings of the potential
 
 def classifier_guided(generator:nn.Module, classifier, forget, settings:UnlearnSettings|None=None, *,
                       sample_inputs=None, device=None, seed:int|None=None, progress:bool=True,
