@@ -380,6 +380,6 @@ def classifier_guided(generator:nn.Module, classifier, forget, settings:UnlearnS
         raise ValueError(f"classifier_guided has no potential: {sorted(set(changes) & set(_NO_POTENTIAL))} do not apply to it.")
     s = _settings(settings, changes)
     u = prepare_unlearning(generator, classifier, forget, sample_inputs, None, s.forget_cost, device, seed)
-    config = dict(forget=u.forget, **{**s.record(), **dict.fromkeys(k for k in _NO_POTENTIAL if k not in RECORDED_WHEN_ON)}, data_free=True, seed=seed)
+    config = dict(forget=u.forget, **{**s.record(), **dict.fromkeys(_NO_POTENTIAL)}, data_free=True, seed=seed)
     G, history = fit_unlearning(u, s, None, config, progress, checkpoint, checkpoint_every)
     return UnlearnResult(G, None, history, config, s)
