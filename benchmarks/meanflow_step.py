@@ -8,9 +8,9 @@ Both run in the same process on the same batches, interleaved; the figures to qu
     python benchmarks/meanflow_step.py --nets toy digits                    # CPU
     python benchmarks/meanflow_step.py --nets small paper --device cuda     # GPU: adds peak memory
 """
-import argparse, json, platform, statistics, time
-from pathlib import Path
+import argparse, statistics, time
 import torch
+from speed_report import start_report, add_row, write_report
 from uot_unlearn import meanflow
 from uot_unlearn.meanflow import MeanFlowMLP, meanflow_loss
 from uot_unlearn.unet import unet
@@ -84,11 +84,7 @@ if __name__ == '__main__':
     p.add_argument('--steps', type=int, default=5, help='steps per round and variant')
     p.add_argument('--out', default=None, help='JSON file for the results')
     args = p.parse_args()
-    dev = torch.device(args.device)
-    if dev.type == 'cuda': torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = torch.backends.cudnn.benchmark = True
-    report = dict(device=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else platform.processor() or 'cpu',
-                  threads=torch.get_num_threads(), torch=torch.__version__, rows=[])
+    dev, report = start_report(args.device)
     for name in args.nets:
-        report['rows'].append(measure(name, dev, args.rounds, args.steps, args.batch))
-        print(json.dumps(report['rows'][-1]), flush=True)
-    if args.out: Path(args.out).parent.mkdir(parents=True, exist_ok=True); Path(args.out).write_text(json.dumps(report, indent=1))
+        add_row(report, measure(name, dev, args.rounds, args.steps, args.batch))
+    write_report(report, args.out)

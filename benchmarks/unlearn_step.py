@@ -10,9 +10,9 @@ The figures to quote are the ratios.
     python benchmarks/unlearn_step.py                                   # CPU: toy, blobs16, digits
     python benchmarks/unlearn_step.py --problems cifar10 --device cuda  # GPU: adds peak memory
 """
-import argparse, json, platform, statistics, time
-from pathlib import Path
+import argparse, statistics, time
 import torch
+from speed_report import start_report, add_row, write_report
 from uot_unlearn import core
 from uot_unlearn.core import unlearn, UnlearnSettings, conjugate
 
@@ -28,6 +28,7 @@ def two_passes(potential, x_gen, cost, x_target, psi_source, psi_target, r1:floa
     return loss
 
 VARIANTS = {'library': core.potential_loss, 'two_passes': two_passes}
+PROBLEMS = ('toy', 'blobs16', 'digits', 'cifar10')
 
 def problem(name:str):
     "A fresh generator, classifier and the chapter's `unlearn` settings for a benchmark problem."
@@ -46,7 +47,7 @@ def problem(name:str):
         from uot_unlearn.unet import unet
         cfg = CifarConfig()
         return OneStepGenerator(unet(cfg.unet_preset, channels=3, size=32), (3, 32, 32)), ConvClassifier(3, 10), cfg.unlearn
-    raise ValueError(f"Unknown problem {name!r}: use toy, blobs16, digits or cifar10.")
+    raise ValueError(f"Unknown problem {name!r}: use one of {PROBLEMS}.")
 
 def agreement(G, settings:UnlearnSettings, dev) -> float:
     "Largest relative difference between the potential's gradients under both variants, on one batch of `G`'s samples."
@@ -93,18 +94,13 @@ def measure(name:str, dev, rounds:int, steps:int) -> dict:
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--problems', nargs='+', default=['toy', 'blobs16', 'digits'], help='toy, blobs16, digits, cifar10')
+    p.add_argument('--problems', nargs='+', default=['toy', 'blobs16', 'digits'], choices=PROBLEMS)
     p.add_argument('--device', default='cpu')
     p.add_argument('--rounds', type=int, default=7, help='interleaved rounds; the median ratio of a round pair is reported')
     p.add_argument('--steps', type=int, default=None, help='unlearn steps per round and variant (default: 100 toy/blobs16, 20 images)')
     p.add_argument('--out', default=None, help='JSON file for the results')
     args = p.parse_args()
-    dev = torch.device(args.device)
-    if dev.type == 'cuda': torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = torch.backends.cudnn.benchmark = True
-    report = dict(device=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else platform.processor() or 'cpu',
-                  threads=torch.get_num_threads(), torch=torch.__version__, rows=[])
+    dev, report = start_report(args.device)
     for name in args.problems:
-        steps = args.steps or (100 if name in ('toy', 'blobs16') else 20)
-        report['rows'].append(measure(name, dev, args.rounds, steps))
-        print(json.dumps(report['rows'][-1]), flush=True)
-    if args.out: Path(args.out).parent.mkdir(parents=True, exist_ok=True); Path(args.out).write_text(json.dumps(report, indent=1))
+        add_row(report, measure(name, dev, args.rounds, args.steps or (100 if name in ('toy', 'blobs16') else 20)))
+    write_report(report, args.out)

@@ -77,6 +77,17 @@ def test_meanflow_step_benchmark_compares_equal_gradients(tmp_path):
     assert row['max_relative_gradient_difference'] < 1e-5  # the library's two passes give the one-call gradient
 
 
+def test_unlearn_step_benchmark_times_both_potential_losses_on_equal_gradients(tmp_path):
+    out = tmp_path / 'unlearn_step.json'
+    r = script('unlearn_step.py', '--problems', 'toy', '--rounds', '1', '--steps', '2', '--out', out)
+    assert r.returncode == 0, r.stderr[-3000:]
+    row, = json.loads(out.read_text())['rows']
+    assert row['problem'] == 'toy' and set(row['step_s']) == {'library', 'two_passes'} and row['time_ratio_library_over_two_passes'] > 0
+    assert row['max_relative_gradient_difference'] < 1e-5  # one batch through the potential gives the two passes' gradients
+    bad = script('unlearn_step.py', '--problems', 'ring', '--out', tmp_path / 'bad.json')
+    assert bad.returncode != 0 and "invalid choice: 'ring'" in bad.stderr
+
+
 def test_gpu_step_benchmark_runs_its_configurations_on_a_cpu(tmp_path):
     "`--quick`: tiny networks in fp32; channels-last must give the same gradient as the contiguous step (the same noise)."
     out = tmp_path / 'gpu_step.json'

@@ -354,7 +354,7 @@ def unlearn(generator:nn.Module,     # any one-step generator, called as generat
             *,
             sample_inputs=None,      # n -> generator input (tensor or tuple); default generator.sample_inputs
             target=None,             # None (data-free: samples of the original), a tensor, or an iterable of batches
-            potential:nn.Module|None=None, # potential network v(x) -> (N,); default built by `potential_for`
+            potential:nn.Module|None=None, # potential network v(x) -> (N,), each sample on its own (no batch norm); default built by `potential_for`
             device=None,             # default: CUDA if available, else CPU
             seed:int|None=None,      # seeds Python, NumPy and PyTorch
             progress:bool=True,      # show a progress bar
