@@ -365,6 +365,9 @@ def unlearn(generator:nn.Module,     # any one-step generator, called as generat
     "Fine-tune a copy of `generator` so that it stops producing the `forget` classes, by unbalanced OT."
     s = _settings(settings, changes)
     s = s.replace(tilt=resolve_tilt(s.tilt, s.divergence))  # the run records the tilt it used
+    if potential is not None and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in potential.modules()):
+        raise ValueError("The potential has batch normalisation, so its value at a sample depends on the batch; the gradient "
+                         "penalty and the potential's step assume it does not. Use a per-sample norm (LayerNorm, GroupNorm) or none.")
     u = prepare_unlearning(generator, classifier, forget, sample_inputs, target, s.forget_cost, device, seed)
     potential = (potential or potential_for(u.probe)).to(u.device)
     broadcast_parameters(potential)
