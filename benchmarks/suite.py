@@ -4,12 +4,14 @@ objective's discrete optimum (toy) or retraining from scratch (digits), with the
     python benchmarks/suite.py --half report --seeds 0 1 2 --cache-dir ~/.cache/uot_unlearn --out benchmarks/out/suite
     python benchmarks/suite.py --ci --out benchmarks/out/suite_ci    # every problem at its small configuration, one seed
     python benchmarks/suite.py --half tune --set unlearn.potential_steps=1 --out benchmarks/out/one_step   # a variant of the defaults
+    python benchmarks/suite.py --half report --chapter toy --retrain --out benchmarks/out/suite_retrain   # retraining beside the optimum
 
 Defaults are chosen on the tune half only (the ring's classes and groups, digit 0); the report half measures them.
 Checks on the means over seeds. Toy, against the optimum: TV <= its TV + 0.02, every class share within 0.03 of its
 shares (each seed's largest gap, averaged), retain stability >= its stability - 0.03, in-support drop <= 1.5 points,
 PUL >= 99, time <= 0.10 of pretraining's. Digits, against retraining: PUL >= retraining's, u-FD <= 1.1 x retraining's,
-time <= 0.10 of retraining's. Writes suite.json (the unlearned runs, the summaries, the checks) to --out.
+time <= 0.10 of retraining's. With --retrain each toy problem also gets retraining from scratch (one pretraining
+without the forgotten classes, same budget, cached) as a row beside the optimum. Writes suite.json (the unlearned runs, the summaries, the checks) to --out.
 """
 import argparse, json, platform, subprocess, time
 from pathlib import Path
@@ -29,6 +31,7 @@ p.add_argument('--problems', nargs='+', metavar='NAME', help='only these problem
 p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2], help='seeds of the unlearning runs (and of retraining)')
 p.add_argument('--optimum-draws', type=int, default=3, help='draws of the discrete optimum averaged per toy problem')
 p.add_argument('--ci', action='store_true', help='small configurations and one seed: the pipeline, not the numbers')
+p.add_argument('--retrain', action='store_true', help="toy: also retrain from scratch without the forgotten classes (a full pretraining per problem) as a reference row")
 p.add_argument('--cache-dir', default=None, help='reuse pretrained models (default: pretrain in this run)')
 p.add_argument('--set', nargs='+', metavar='KEY=VALUE', help="a variant: settings laid over every problem's configuration (values as JSON), e.g. unlearn.potential_steps=1")
 p.add_argument('--out', default='benchmarks/out/suite')
@@ -46,9 +49,13 @@ if not problems: p.error(f"no problem of the suite is in --half {args.half}, --c
 seeds = args.seeds[:1] if args.ci else args.seeds
 
 
+REFERENCE_METRICS = ('pul', 'tv_ideal', 'retain_stability', 'in_support_drop', 'optimum_share_gap', 'time_ratio')
+
 def toy_summary(rows, forget):
-    "The unlearned runs' means over seeds against the optimum of the same forget run, with the goal checks."
-    runs = [r for r in toy_unlearning_runs(rows) if r['method'] == 'UOT-Unlearn' and r['forget'] == forget]
+    "The unlearned runs' means over seeds against the optimum of the same forget run (and retraining's, when run), with the goal checks."
+    scored = toy_unlearning_runs(rows)
+    runs = [r for r in scored if r['method'] == 'UOT-Unlearn' and r['forget'] == forget]
+    retrained = [{k: r[k] for k in REFERENCE_METRICS} for r in scored if r['method'] == 'retrained' and r['forget'] == forget]
     opt = next(r for r in rows if r['method'] == 'discrete optimum' and r['forget'] == forget)
     s = mean_over_seeds(runs)[0]
     s['checks'] = {'tv <= optimum + 0.02': s['tv_ideal'] <= opt['tv_ideal'] + 0.02,
@@ -56,7 +63,8 @@ def toy_summary(rows, forget):
                    'stability >= optimum - 0.03': s['retain_stability'] >= opt['retain_stability'] - 0.03,
                    'in-support drop <= 1.5': s['in_support_drop'] <= 1.5, 'pul >= 99': s['pul'] >= 99,
                    'time <= 0.10 x pretraining': s['time_ratio'] <= 0.10}
-    return {'unlearn': s, 'optimum': {k: opt[k] for k in ('pul', 'tv_ideal', 'retain_stability', 'n_draws')}, 'runs': runs}
+    return {'unlearn': s, 'optimum': {k: opt[k] for k in ('pul', 'tv_ideal', 'retain_stability', 'n_draws')}, 'runs': runs,
+            **({'retrained': retrained[0]} if retrained else {})}
 
 
 def digits_summary(rows, forget):
@@ -79,7 +87,8 @@ def run_group(chapter, mixture, changes, group):
     forget = tuple(q[4] for q in group)
     if chapter == 'toy':
         base = (lambda **kw: ToyConfig.small(pretrain_steps=1500, **kw)) if args.ci else ToyConfig  # the grid's corners need the steps
-        cfg = configure(base(**{'forget': forget, 'methods': ('UOT-Unlearn',), 'optimum_draws': 1 if args.ci else args.optimum_draws, **changes}))
+        cfg = configure(base(**{'forget': forget, 'methods': ('UOT-Unlearn',), 'optimum_draws': 1 if args.ci else args.optimum_draws,
+                                'retrain': args.retrain, **changes}))
         rows = run_toy(cfg, args.cache_dir, progress=False, seeds=seeds, mix=MIXTURES[mixture]())['rows']
         return {q[0]: {**toy_summary(rows, q[4]), 'settings': cfg.unlearn.record()} for q in group}
     base = (lambda **kw: DigitsConfig.small(pretrain_steps=40, classifier_steps=60, **kw)) if args.ci else DigitsConfig  # retraining per digit
@@ -97,12 +106,16 @@ for (chapter, mixture, changes), group in groups.items():
     print(f"{', '.join(q[0] for q in group)}: {time.perf_counter() - t:.0f} s", flush=True)
 
 for half in ('tune', 'report'):
-    toy = [dict(problem=n, **results[n]['unlearn'], **{f'optimum_{k}': v for k, v in results[n]['optimum'].items()})
+    toy = [dict(problem=n, **results[n]['unlearn'], **{f'optimum_{k}': v for k, v in results[n]['optimum'].items()},
+                **{f'retrained_{k}': v for k, v in results[n].get('retrained', {}).items()})
            for n, h, c, *_ in problems if h == half and c == 'toy']
     digits = [dict(problem=n, **results[n]['unlearn'], retrain_pul=results[n]['retrain']['pul']) for n, h, c, *_ in problems if h == half and c == 'digits']
     if toy: print(f"\n{half} half, toy (mean over seeds {seeds}; optimum: mean over its draws)\n" + metrics_table(toy,
                   ['problem', 'pul', 'optimum_pul', 'tv_ideal', 'optimum_tv_ideal', 'optimum_share_gap', 'retain_stability',
-                   'optimum_retain_stability', 'in_support_drop', 'time_ratio']))
+                   'optimum_retain_stability', 'in_support_drop', 'drop_from_forgotten', 'drop_from_retained', 'time_ratio']))
+    if toy and args.retrain: print(f"\n{half} half, toy, retraining from scratch (seed {ToyConfig.seed}) against UOT-Unlearn's mean\n" + metrics_table(toy,
+                  ['problem', 'pul', 'retrained_pul', 'tv_ideal', 'retrained_tv_ideal', 'retain_stability', 'retrained_retain_stability',
+                   'in_support_drop', 'retrained_in_support_drop', 'retrained_time_ratio']))
     if digits: print(f"\n{half} half, digits\n" + metrics_table(digits, ['problem', 'pul', 'retrain_pul', 'fd_vs_retrain', 'time_vs_retrain']))
 print('\nchecks (met / all):')
 for n, r in results.items():

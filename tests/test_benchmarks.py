@@ -102,7 +102,7 @@ def test_gpu_step_benchmark_runs_its_configurations_on_a_cpu(tmp_path):
 
 def test_suite_runs_both_halves_against_the_optimum_and_retraining(tmp_path):
     "`suite.py --ci` on one problem of each kind: the halves as written in problems.py, the references, the checks on the means."
-    r = script('suite.py', '--ci', '--problems', 'ring 0+1', 'digits 3', '--set', 'unlearn.lam=3', '--out', tmp_path)
+    r = script('suite.py', '--ci', '--problems', 'ring 0+1', 'digits 3', '--set', 'unlearn.lam=3', '--retrain', '--out', tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((tmp_path / 'suite.json').read_text())
     assert {n: q['half'] for n, q in m['problems'].items()} == {'ring 0+1': 'tune', 'digits 3': 'report'}
@@ -111,6 +111,10 @@ def test_suite_runs_both_halves_against_the_optimum_and_retraining(tmp_path):
     assert u['n_seeds'] == 1 and opt['n_draws'] == 1 and q['forget'] == [0, 1]
     assert u['checks']['tv <= optimum + 0.02'] == (u['tv_ideal'] <= opt['tv_ideal'] + 0.02)
     assert u['checks']['in-support drop <= 1.5'] == (u['in_support_drop'] <= 1.5) and len(u['checks']) == 6
+    assert abs(u['drop_from_forgotten'] + u['drop_from_retained'] - u['in_support_drop']) < 1e-6  # the drop split by where samples started
+    rt = q['retrained']  # retraining from scratch without 0 and 1, scored like the unlearned runs
+    assert set(rt) == {'pul', 'tv_ideal', 'retain_stability', 'in_support_drop', 'optimum_share_gap', 'time_ratio'}
+    assert 0 <= rt['pul'] <= 100 and 0 < rt['time_ratio'] and 'retraining from scratch (seed 0)' in r.stdout
     d = m['problems']['digits 3']
     assert m['variant'] == {'unlearn': {'lam': 3}} and q['settings']['lam'] == d['settings']['lam'] == 3
     assert d['settings']['steps'] == 15 and q['settings']['steps'] == 60  # laid over each chapter's own settings
