@@ -28,7 +28,7 @@ p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
 p.add_argument('--half', choices=['tune', 'report', 'all'], default='all', help='which half of the suite to run')
 p.add_argument('--chapter', choices=['toy', 'digits', 'all'], default='all', help="only the toy's or the digits' problems")
 p.add_argument('--problems', nargs='+', metavar='NAME', help='only these problems (names as in problems.SUITE)')
-p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2], help='seeds of the unlearning runs (and of retraining)')
+p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2], help="seeds of the unlearning runs (and of the digits' retrainings; the toy's retraining runs once, at the pretraining's seed)")
 p.add_argument('--optimum-draws', type=int, default=3, help='draws of the discrete optimum averaged per toy problem')
 p.add_argument('--ci', action='store_true', help='small configurations and one seed: the pipeline, not the numbers')
 p.add_argument('--retrain', action='store_true', help="toy: also retrain from scratch without the forgotten classes (a full pretraining per problem) as a reference row")
@@ -113,7 +113,7 @@ for half in ('tune', 'report'):
     if toy: print(f"\n{half} half, toy (mean over seeds {seeds}; optimum: mean over its draws)\n" + metrics_table(toy,
                   ['problem', 'pul', 'optimum_pul', 'tv_ideal', 'optimum_tv_ideal', 'optimum_share_gap', 'retain_stability',
                    'optimum_retain_stability', 'in_support_drop', 'drop_from_forgotten', 'drop_from_retained', 'time_ratio']))
-    if toy and args.retrain: print(f"\n{half} half, toy, retraining from scratch (seed {ToyConfig.seed}) against UOT-Unlearn's mean\n" + metrics_table(toy,
+    if toy and args.retrain: print(f"\n{half} half, toy, retraining from scratch (one run, at the pretraining's seed) against UOT-Unlearn's mean\n" + metrics_table(toy,
                   ['problem', 'pul', 'retrained_pul', 'tv_ideal', 'retrained_tv_ideal', 'retain_stability', 'retrained_retain_stability',
                    'in_support_drop', 'retrained_in_support_drop', 'retrained_time_ratio']))
     if digits: print(f"\n{half} half, digits\n" + metrics_table(digits, ['problem', 'pul', 'retrain_pul', 'fd_vs_retrain', 'time_vs_retrain']))

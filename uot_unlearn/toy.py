@@ -285,14 +285,14 @@ def plot_before_after(result:dict, forget, method:str='UOT-Unlearn', n:int=3000)
     return fig
 
 def plot_class_mass(result:dict, forget):
-    "Bars of the class shares: pretrained, ideal, discrete optimum, UOT-Unlearn, ablation."
+    "Bars of the class shares: pretrained, ideal, discrete optimum and each method run."
     import matplotlib.pyplot as plt, numpy as np
     rows = {}
     for r in result['rows']:
         if r['forget'] in (None, forget): rows.setdefault(r['method'], r)  # the first seed, as in `plot_before_after`
     pre = torch.tensor(rows['pretrained']['shares'])
     bars = {'pretrained': pre.tolist(), 'ideal': ideal_shares(pre, forget).tolist(),
-            **{m: rows[m]['shares'] for m in ('discrete optimum', 'UOT-Unlearn', 'classifier-guided') if m in rows}}
+            **{m: rows[m]['shares'] for m in ('discrete optimum', *TOY_METHODS) if m in rows}}
     K, w = len(pre), 0.8 / len(bars)
     fig, ax = plt.subplots(figsize=(8, 3))
     for i, (name, s) in enumerate(bars.items()): ax.bar(np.arange(K) + i * w, s, w, label=name)
@@ -351,7 +351,8 @@ def save_figures(result:dict, out) -> list:
     "Write the before/after, class-mass and (for one class) frontier figures of every forget run of `result` to folder `out`; each run lists the files of its forget run."
     paths = []
     for f in dict.fromkeys(r['forget'] for r in result['rows'] if r['forget'] is not None):
-        figs = [('before_after', plot_before_after(result, f)), ('class_mass', plot_class_mass(result, f))]
+        shown = next(m for m in TOY_METHODS if (m, f) in result['models'])  # the first method run, in TOY_METHODS' order
+        figs = [('before_after', plot_before_after(result, f, shown)), ('class_mass', plot_class_mass(result, f))]
         if isinstance(f, int): figs.append(('frontier', plot_frontier(result['rows'], f)))  # the limit is derived for one class
         paths += save_forget_figures(result['runs'], f, figs, out)
     return paths
