@@ -39,7 +39,7 @@ SUITE = [
 
 
 def toy_unlearning_runs(rows) -> list:
-    "The unlearning runs of `run_toy`'s rows (those with a seed), each given its in-support drop in points (and the part of it from\n    the forgotten classes' inputs and from the retained classes') and its time over pretraining's."
+    "The unlearning runs of `run_toy`'s rows (those with a seed), each given its in-support drop in points (split by where samples started) and its time over pretraining's."
     pre, runs = rows[0], [r for r in rows if 'seed' in r]
     for r in runs:
         r.update(in_support_drop=100 * (pre['in_support'] - r['in_support']), time_ratio=r['time_s'] / pre['time_s'])
