@@ -42,7 +42,6 @@ def toy_unlearning_runs(rows) -> list:
     "The unlearning runs of `run_toy`'s rows (those with a seed), each given its in-support drop in points (split by where samples started) and its time over pretraining's."
     pre, runs = rows[0], [r for r in rows if 'seed' in r]
     for r in runs:
-        r.update(in_support_drop=100 * (pre['in_support'] - r['in_support']), time_ratio=r['time_s'] / pre['time_s'])
-        if 'support_lost_forgotten' in r:
-            r.update(drop_from_forgotten=100 * r['support_lost_forgotten'], drop_from_retained=100 * r['support_lost_retained'])
+        r.update(in_support_drop=100 * (pre['in_support'] - r['in_support']), time_ratio=r['time_s'] / pre['time_s'],
+                 drop_from_forgotten=100 * r['support_lost_forgotten'], drop_from_retained=100 * r['support_lost_retained'])
     return runs

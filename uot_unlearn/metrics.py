@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['count_forget', 'percentage_unlearning', 'reweighted_pul', 'class_shares', 'ideal_shares', 'total_variation',
            'reweighted_forgetting', 'retain_stability', 'class_flow', 'plan_retain_stability', 'plan_forgetting',
-           'plot_class_flow', 'forgetting_metrics', 'w2_squared', 'frechet_distance', 'support_threshold',
+           'plot_class_flow', 'forgetting_metrics', 'w2_squared', 'frechet_distance', 'support_threshold', 'in_support',
            'in_support_rate', 'metrics_table', 'mean_over_seeds', 'mean_over_draws', 'Run', 'save_forget_figures']
 
 # %% ../nbs/07_metrics.ipynb #b92caab8
@@ -168,9 +168,13 @@ def support_threshold(log_prob_fn, reference, q:float=0.01) -> float:
     "The `q`-quantile of the log-density over `reference` samples of the data."
     return float(torch.quantile(log_prob_fn(reference).double(), q))
 
+def in_support(log_prob_fn, x, threshold:float):
+    "Which samples `x` lie on the data's support: their log-density is above `threshold` (bool, one per sample)."
+    return log_prob_fn(x) > threshold
+
 def in_support_rate(log_prob_fn, x, threshold:float) -> float:
-    "Share of samples `x` whose log-density is above `threshold`."
-    return float((log_prob_fn(x) > threshold).double().mean())
+    "Share of samples `x` on the data's support (`in_support`)."
+    return float(in_support(log_prob_fn, x, threshold).double().mean())
 
 # %% ../nbs/07_metrics.ipynb #b9c158fd
 def _cell(row:dict, column:str) -> str:

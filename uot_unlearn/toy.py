@@ -23,7 +23,7 @@ from .classifier import MLPClassifier, train_classifier, accuracy, predict
 from .core import unlearn, classifier_guided, forget_nll, UnlearnSettings, as_settings
 from .discrete import discrete_optimum
 from .metrics import (class_shares, ideal_shares, forgetting_metrics, plan_forgetting, mean_over_draws, Run, save_forget_figures,
-                                 w2_squared, support_threshold, metrics_table)
+                                 w2_squared, support_threshold, in_support, metrics_table)
 
 # %% ../nbs/08_toy.ipynb #5e002af3
 TOY_MEANFLOW = dict(
@@ -126,7 +126,7 @@ class ToyEvaluator:
         self.threshold = support_threshold(self.log_prob, self.reference)
         self.x0 = self.samples(G0)
         self.labels0 = self.label(self.x0)
-        self.in_support0 = self.log_prob(self.x0) > self.threshold
+        self.in_support0 = in_support(self.log_prob, self.x0, self.threshold)
 
     def log_prob(self, x): return mixture_log_prob(self.mix, x)
 
@@ -155,9 +155,8 @@ class ToyEvaluator:
         n, K = self.cfg.n_w2, self.mix.n_classes
         # with `forget`, W2 is to the ideal outcome (the retained classes), not to the full mixture
         reference = self.reference if forget is None else self.retained_reference(forget)
-        log_density = self.log_prob(x)
-        inside = log_density > self.threshold
-        row = {'in_support': float(inside.double().mean()), 'log_density': float(log_density.mean()),
+        inside = in_support(self.log_prob, x, self.threshold)
+        row = {'in_support': float(inside.double().mean()), 'log_density': float(self.log_prob(x).mean()),
                'w2': w2_squared(x[:n], reference[:n]), 'shares': class_shares(labels, K).tolist()}
         if forget is not None:
             m = forgetting_metrics(self.labels0, labels, list(forget), K)
@@ -242,7 +241,8 @@ def run_toy(cfg:ToyConfig, cache_dir=None, progress:bool=True, seeds=None, mix:G
     runs = [Run('pretrained', metrics={'time_s': pretrain_time, **ev.score(ev.x0), 'clf_accuracy': accuracy(clf, x, y)},
                 settings={'pretrain_key': cfg.pretrain_key()})]
     models, samples = {}, {}
-    data = sample_mixture(mix, 20_000, generator=torch.Generator().manual_seed(cfg.seed + 3))[0]  # the data-based target
+    data = (sample_mixture(mix, 20_000, generator=torch.Generator().manual_seed(cfg.seed + 3))[0]  # the data-based target
+            if 'UOT-Unlearn (data)' in cfg.methods else None)
     for f in cfg.forget:
         classes = as_class_list(f)
         ref = optimum_run(G0, clf, f, cfg, mix, lam=cfg.unlearn.lam, tau=cfg.unlearn.tau)
