@@ -38,10 +38,20 @@ SUITE = [
 ]
 
 
+def drop_split(row) -> dict:
+    "A scored row's loss of in-support samples in points, split by where they started (`ToyEvaluator.score` or `plan_support`)."
+    return {'drop_from_forgotten': 100 * row['support_lost_forgotten'], 'drop_from_retained': 100 * row['support_lost_retained']}
+
+
 def toy_unlearning_runs(rows) -> list:
     "The unlearning runs of `run_toy`'s rows (those with a seed), each given its in-support drop in points (split by where samples started) and its time over pretraining's."
     pre, runs = rows[0], [r for r in rows if 'seed' in r]
     for r in runs:
-        r.update(in_support_drop=100 * (pre['in_support'] - r['in_support']), time_ratio=r['time_s'] / pre['time_s'],
-                 drop_from_forgotten=100 * r['support_lost_forgotten'], drop_from_retained=100 * r['support_lost_retained'])
+        r.update(in_support_drop=100 * (pre['in_support'] - r['in_support']), time_ratio=r['time_s'] / pre['time_s'], **drop_split(r))
     return runs
+
+
+def optimum_support(row) -> dict:
+    "The discrete optimum's in-support drop in points against its own source sample (not the evaluator's inputs), and its split."
+    split = drop_split(row)
+    return {'in_support_drop': sum(split.values()), **split}

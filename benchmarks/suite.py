@@ -22,7 +22,7 @@ from uot_unlearn.digits import DigitsConfig, run_digits
 from uot_unlearn.metrics import mean_over_seeds, metrics_table
 from uot_unlearn.cli import set_item
 from uot_unlearn.run_folder import changed_config
-from problems import MIXTURES, SUITE, toy_unlearning_runs
+from problems import MIXTURES, SUITE, optimum_support, toy_unlearning_runs
 
 p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
 p.add_argument('--half', choices=['tune', 'report', 'all'], default='all', help='which half of the suite to run')
@@ -63,7 +63,8 @@ def toy_summary(rows, forget):
                    'stability >= optimum - 0.03': s['retain_stability'] >= opt['retain_stability'] - 0.03,
                    'in-support drop <= 1.5': s['in_support_drop'] <= 1.5, 'pul >= 99': s['pul'] >= 99,
                    'time <= 0.10 x pretraining': s['time_ratio'] <= 0.10}
-    return {'unlearn': s, 'optimum': {k: opt[k] for k in ('pul', 'tv_ideal', 'retain_stability', 'n_draws')}, 'runs': runs,
+    optimum = {**{k: opt[k] for k in ('pul', 'tv_ideal', 'retain_stability', 'n_draws')}, **optimum_support(opt)}
+    return {'unlearn': s, 'optimum': optimum, 'runs': runs,
             **({'retrained': retrained[0]} if retrained else {})}
 
 
@@ -112,7 +113,8 @@ for half in ('tune', 'report'):
     digits = [dict(problem=n, **results[n]['unlearn'], retrain_pul=results[n]['retrain']['pul']) for n, h, c, *_ in problems if h == half and c == 'digits']
     if toy: print(f"\n{half} half, toy (mean over seeds {seeds}; optimum: mean over its draws)\n" + metrics_table(toy,
                   ['problem', 'pul', 'optimum_pul', 'tv_ideal', 'optimum_tv_ideal', 'optimum_share_gap', 'retain_stability',
-                   'optimum_retain_stability', 'in_support_drop', 'drop_from_forgotten', 'drop_from_retained', 'time_ratio']))
+                   'optimum_retain_stability', 'in_support_drop', 'drop_from_forgotten', 'drop_from_retained', 'optimum_in_support_drop',
+                   'optimum_drop_from_forgotten', 'time_ratio']))
     if toy and args.retrain: print(f"\n{half} half, toy, retraining from scratch (one run, at the pretraining's seed) against UOT-Unlearn's mean\n" + metrics_table(toy,
                   ['problem', 'pul', 'retrained_pul', 'tv_ideal', 'retrained_tv_ideal', 'retain_stability', 'retrained_retain_stability',
                    'in_support_drop', 'retrained_in_support_drop', 'retrained_time_ratio']))
@@ -123,7 +125,9 @@ for n, r in results.items():
     print(f"  {n}: {len(r['unlearn']['checks']) - len(missed)}/{len(r['unlearn']['checks'])}" + (f", not met: {'; '.join(missed)}" if missed else ''))
 seconds = time.perf_counter() - t0
 print(f"total {seconds:.0f} s")
-commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()
+git = lambda *a: subprocess.run(['git', *a], capture_output=True, text=True).stdout.strip()
+commit = git('rev-parse', '--short', 'HEAD')
+if git('status', '--porcelain', '--untracked-files=no'): commit += '+changes'  # the code that ran is not HEAD's
 out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
 (out / 'suite.json').write_text(json.dumps({'problems': {q[0]: {'half': q[1], 'chapter': q[2], 'mixture': q[3], 'forget': q[4],
                                                                'changes': q[5], **results[q[0]]} for q in problems},

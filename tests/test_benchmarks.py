@@ -112,6 +112,8 @@ def test_suite_runs_both_halves_against_the_optimum_and_retraining(tmp_path):
     assert u['checks']['tv <= optimum + 0.02'] == (u['tv_ideal'] <= opt['tv_ideal'] + 0.02)
     assert u['checks']['in-support drop <= 1.5'] == (u['in_support_drop'] <= 1.5) and len(u['checks']) == 6
     assert abs(u['drop_from_forgotten'] + u['drop_from_retained'] - u['in_support_drop']) < 1e-6  # the drop split by where samples started
+    assert abs(opt['drop_from_forgotten'] + opt['drop_from_retained'] - opt['in_support_drop']) < 1e-9  # the optimum's own drop
+    assert -100 <= opt['in_support_drop'] <= 100 and 'optimum_in_support_drop' in r.stdout
     rt = q['retrained']  # retraining from scratch without 0 and 1, scored like the unlearned runs
     assert set(rt) == {'pul', 'tv_ideal', 'retain_stability', 'in_support_drop', 'optimum_share_gap', 'time_ratio'}
     assert 0 <= rt['pul'] <= 100 and 0 < rt['time_ratio'] and 'retraining from scratch (one run' in r.stdout

@@ -169,6 +169,15 @@ class ToyEvaluator:
                        support_lost_retained=float(lost[~was_forgotten].sum()) / len(x))
         return row
 
+    def plan_support(self, plan, source, target, forget) -> dict:
+        "`score`'s in-support rate and its split for a transport plan: each source's mass goes where the plan sends it."
+        P = torch.as_tensor(plan, dtype=torch.float64); P = P / P.sum()
+        on_source, on_target = (in_support(self.log_prob, x, self.threshold).double() for x in (source, target))
+        lost = P.sum(1) * on_source - P @ on_target  # per source: its mass on the support before minus after
+        was_forgotten = torch.isin(self.label(source), torch.tensor(list(forget)))
+        return {'in_support': float(P.sum(0) @ on_target), 'in_support_source': float(P.sum(1) @ on_source),
+                'support_lost_forgotten': float(lost[was_forgotten].sum()), 'support_lost_retained': float(lost[~was_forgotten].sum())}
+
 # %% ../nbs/08_toy.ipynb #cee1a0f4
 def w2_to_mixture(sample, # n -> samples of the model under test, e.g. `lambda n: G(G.sample_inputs(n))`
                   mix, n:int=5000, draws:int=5, seed:int=0) -> dict:
@@ -195,8 +204,8 @@ def mode_spread(x, labels, n_classes:int):
     return out
 
 # %% ../nbs/08_toy.ipynb #fe3fd3d9
-def optimum_draw(G0, clf, forget, cfg:ToyConfig, mix, lam:float, tau:float, seed:int=0):
-    "One draw of the discrete optimum on samples of `G0`, scored: class shares, PUL, TV to the ideal, retain stability, and the plan."
+def optimum_draw(G0, clf, forget, cfg:ToyConfig, mix, lam:float, tau:float, seed:int=0, evaluator:ToyEvaluator|None=None):
+    "One draw of the discrete optimum on samples of `G0`, scored: class shares, PUL, TV to the ideal, retain stability (and the in-support rate with an `evaluator`), and the plan."
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         xs, xt = (G0(torch.randn(cfg.optimum_n, mix.dim, generator=g)) for _ in range(2))
@@ -204,14 +213,15 @@ def optimum_draw(G0, clf, forget, cfg:ToyConfig, mix, lam:float, tau:float, seed
     P = discrete_optimum(xs, xt, Fx, lam=lam, tau=tau, reg=cfg.optimum_reg, rho=cfg.optimum_rho)
     bayes = BayesClassifier(mix)
     # judged against the target draw's own shares, not a second draw
+    support = {} if evaluator is None else evaluator.plan_support(P, xs, xt, forget)
     return {**plan_forgetting(P, predict(bayes, xs), predict(bayes, xt), as_class_list(forget), mix.n_classes),
-            'plan': P, 'source': xs, 'target': xt}
+            **support, 'plan': P, 'source': xs, 'target': xt}
 
 # %% ../nbs/08_toy.ipynb #6b0f3a91
-def optimum_run(G0, clf, forget, cfg:ToyConfig, mix, lam:float, tau:float) -> Run:
+def optimum_run(G0, clf, forget, cfg:ToyConfig, mix, lam:float, tau:float, evaluator:ToyEvaluator|None=None) -> Run:
     "The 'discrete optimum' run for `forget`: `cfg.optimum_draws` draws of `optimum_draw`, averaged."
     if cfg.optimum_draws < 1: raise ValueError(f"optimum_draws must be at least 1, got {cfg.optimum_draws}.")
-    draws = [optimum_draw(G0, clf, as_class_list(forget), cfg, mix, lam, tau, seed=cfg.seed + 11 + 1000 * d)
+    draws = [optimum_draw(G0, clf, as_class_list(forget), cfg, mix, lam, tau, seed=cfg.seed + 11 + 1000 * d, evaluator=evaluator)
              for d in range(cfg.optimum_draws)]  # draw 0 is the single draw of earlier runs
     settings = dict(lam=lam, tau=tau, n=cfg.optimum_n, draws=cfg.optimum_draws, reg=cfg.optimum_reg, rho=cfg.optimum_rho)
     return Run('discrete optimum', forget, metrics=mean_over_draws(draws), settings=settings)
@@ -245,7 +255,7 @@ def run_toy(cfg:ToyConfig, cache_dir=None, progress:bool=True, seeds=None, mix:G
             if 'UOT-Unlearn (data)' in cfg.methods else None)
     for f in cfg.forget:
         classes = as_class_list(f)
-        ref = optimum_run(G0, clf, f, cfg, mix, lam=cfg.unlearn.lam, tau=cfg.unlearn.tau)
+        ref = optimum_run(G0, clf, f, cfg, mix, lam=cfg.unlearn.lam, tau=cfg.unlearn.tau, evaluator=ev)
         runs.append(ref)
         if cfg.retrain: runs.append(retrained_run(cfg, mix, classes, f, ev, ref, cache_dir, progress))
         for seed in seeds:
