@@ -15,7 +15,7 @@ import torch
 import matplotlib; matplotlib.use('Agg')
 from uot_unlearn.toy import ToyConfig, run_toy, format_table, save_figures, order_preserving_stability, w2_to_mixture, mode_spread
 from uot_unlearn.metrics import mean_over_seeds, metrics_table
-from problems import MIXTURES, toy_unlearning_runs
+from problems import MIXTURES, optimum_support, toy_unlearning_runs
 from uot_unlearn.cli import add_dialect, config_changes, configured
 
 DEFAULT_FORGET = {'ring': [0, 3, 5], 'grid': [0, 4, 7], 'blobs16': [0, 2, 5], 'ring-unequal': [0, 1]}
@@ -40,6 +40,7 @@ rows = res['rows']
 pre = rows[0]
 runs = toy_unlearning_runs(rows)
 refs = [r for r in rows if r['method'] == 'discrete optimum']  # the objective's discrete optimum, averaged over draws, one per forget run
+for r in refs: r.update(optimum_support(r))  # its own in-support drop, against its source sample
 for r in runs + refs:
     if ring and isinstance(r['forget'], int):  # the limit of the ring's cyclic order, derived for one class
         r['stability_limit'] = order_preserving_stability(pre['shares'], r['forget'], r['tv_ideal'])
@@ -64,7 +65,7 @@ for r in summary:
           f"gap to the optimum's shares {r['optimum_share_gap']:.4f} (<= 0.03), time ratio {r['time_ratio']:.3f} (<= 0.10)")
 for r in refs:
     limit = f"; limit at this TV {r['stability_limit']:.4f}" if 'stability_limit' in r else ''
-    print(f"{r['method']:18s} forget {r['forget']} (mean of {r['n_draws']} draws): PUL {r['pul']:.2f}, TV {r['tv_ideal']:.4f}, "
+    print(f"{r['method']:18s} forget {r['forget']} (mean of {r['n_draws']} draws): PUL {r['pul']:.2f}, TV {r['tv_ideal']:.4f}, in-support drop {r['in_support_drop']:.2f} pt, "
           f"stability {r['retain_stability']:.4f}{limit}; shares vary by up to {r['share_sd_max']:.4f} (sd) between draws")
 out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
 (out / 'metrics.json').write_text(json.dumps({'mixture': args.mixture, 'rows': rows, 'summary': summary, 'seeds': args.seeds, 'pretrained_w2': w2, 'pretrained_mode_spread': spread,

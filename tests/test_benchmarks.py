@@ -1,5 +1,6 @@
 "The benchmark scripts run end to end on their tiny configurations, several seeds, and write what RESULTS.md quotes."
-import json
+import json, sys
+import torch
 from command_line import script
 
 
@@ -18,6 +19,7 @@ def test_toy_benchmark_runs_seeds_and_reports_the_limit(tmp_path):
     assert 0 < ref['pul'] <= 100 and 0 <= ref['tv_ideal'] <= 1 and 0 < ref['retain_stability'] <= 1 and 'stability_limit' in ref
     assert ref['n_draws'] == 2 and 0 < ref['share_sd_max'] < 0.2  # the reference averages the draws asked for
     assert 'discrete optimum   forget 2 (mean of 2 draws): PUL' in r.stdout
+    assert abs(ref['in_support_drop'] - 100 * (ref['in_support_source'] - ref['in_support'])) < 1e-9  # its drop, on its own samples
     pairs = [x for x in m['rows'] if 'seed' in x and x['forget'] == [0, 1]]  # 0 and 1 forgotten together, one run per seed and method
     assert len(pairs) == 4 and not any('stability_limit' in x for x in pairs)  # the limit is derived for one class
     assert (tmp_path / 'before_after_forget0+1.png').stat().st_size > 0
@@ -102,8 +104,10 @@ def test_gpu_step_benchmark_runs_its_configurations_on_a_cpu(tmp_path):
 
 def test_suite_runs_both_halves_against_the_optimum_and_retraining(tmp_path):
     "`suite.py --ci` on one problem of each kind: the halves as written in problems.py, the references, the checks on the means."
+    rng = torch.random.get_rng_state()
     r = script('suite.py', '--ci', '--problems', 'ring 0+1', 'digits 3', '--set', 'unlearn.lam=3', '--retrain', '--out', tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
+    assert torch.equal(torch.random.get_rng_state(), rng) and 'problems' not in sys.modules  # run as in a process of its own
     m = json.loads((tmp_path / 'suite.json').read_text())
     assert {n: q['half'] for n, q in m['problems'].items()} == {'ring 0+1': 'tune', 'digits 3': 'report'}
     q = m['problems']['ring 0+1']
