@@ -8,7 +8,7 @@ __all__ = ['PRECISIONS', 'descend', 'NonFiniteLoss', 'check_finite', 'ema_update
            'start_process', 'run_steps', 'extrapolated_seconds', 'training_precision']
 
 # %% ../nbs/02b_training.ipynb #bac7ec38
-import contextlib, copy, math, pickle, random, time
+import contextlib, copy, math, pickle, random, statistics, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -146,7 +146,7 @@ def run_steps(step, steps:int, *, state:dict, config:dict, ema:EMA|None=None, ch
 
 # %% ../nbs/02b_training.ipynb #74f6e95b
 def extrapolated_seconds(train, steps:int, total:int, repeats:int=3) -> float:
-    "Seconds `total` steps of `train(n)` (a function that runs `n` steps) take in this process: the time of `2 * steps` less that of `steps`, the fastest of `repeats`, scaled; the random state is left as it was."
+    "Seconds `total` steps of `train(n)` (a function that runs `n` steps) take in this process: the time of `2 * steps` less that of `steps`, the median of `repeats`, scaled; the random state is left as it was."
     if not 0 < steps <= total: raise ValueError(f"steps must be between 1 and total ({total}), got {steps}.")
     if not repeats >= 1: raise ValueError(f"repeats must be at least 1, got {repeats}.")
     state, per_step = rng_state(), []
@@ -159,7 +159,7 @@ def extrapolated_seconds(train, steps:int, total:int, repeats:int=3) -> float:
             # steps too cheap to show above the timer's jitter: count the setup too
             per_step.append((t2 - 2 * t1 + t0) / steps if t2 - 2 * t1 + t0 > 0 else (t2 - t1) / (2 * steps))
     finally: set_rng_state(state)
-    return min(per_step) * total
+    return statistics.median(per_step) * total
 
 # %% ../nbs/02b_training.ipynb #64e6ab95
 PRECISIONS = ('fp32', 'tf32', 'bf16')
