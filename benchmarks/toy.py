@@ -65,7 +65,7 @@ for r in summary:
           f"gap to the optimum's shares {r['optimum_share_gap']:.4f} (<= 0.03), time ratio {r['time_ratio']:.3f} (<= 0.10)")
 for r in refs:
     limit = f"; limit at this TV {r['stability_limit']:.4f}" if 'stability_limit' in r else ''
-    print(f"{r['method']:18s} forget {r['forget']} (mean of {r['n_draws']} draws): PUL {r['pul']:.2f}, TV {r['tv_ideal']:.4f}, in-support drop {r['in_support_drop']:.2f} pt, "
+    print(f"{r['method']:18s} forget {r['forget']} (mean of {r['n_draws']} draws): PUL {r['pul']:.2f}, TV {r['tv_ideal']:.4f}, in-support drop {r['in_support_drop']:.2f} ± {r['in_support_drop_sd']:.2f} pt, "
           f"stability {r['retain_stability']:.4f}{limit}; shares vary by up to {r['share_sd_max']:.4f} (sd) between draws")
 out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
 (out / 'metrics.json').write_text(json.dumps({'mixture': args.mixture, 'rows': rows, 'summary': summary, 'seeds': args.seeds, 'pretrained_w2': w2, 'pretrained_mode_spread': spread,

@@ -19,7 +19,8 @@ def test_toy_benchmark_runs_seeds_and_reports_the_limit(tmp_path):
     assert 0 < ref['pul'] <= 100 and 0 <= ref['tv_ideal'] <= 1 and 0 < ref['retain_stability'] <= 1 and 'stability_limit' in ref
     assert ref['n_draws'] == 2 and 0 < ref['share_sd_max'] < 0.2  # the reference averages the draws asked for
     assert 'discrete optimum   forget 2 (mean of 2 draws): PUL' in r.stdout
-    assert abs(ref['in_support_drop'] - 100 * (ref['in_support_source'] - ref['in_support'])) < 1e-9  # its drop, on its own samples
+    assert f"in-support drop {ref['in_support_drop']:.2f} ± {ref['in_support_drop_sd']:.2f} pt" in r.stdout  # its own, over its draws
+    assert len(ref['in_support_drop_draws']) == 2 and 0 <= ref['in_support'] <= 1
     pairs = [x for x in m['rows'] if 'seed' in x and x['forget'] == [0, 1]]  # 0 and 1 forgotten together, one run per seed and method
     assert len(pairs) == 4 and not any('stability_limit' in x for x in pairs)  # the limit is derived for one class
     assert (tmp_path / 'before_after_forget0+1.png').stat().st_size > 0
@@ -117,7 +118,7 @@ def test_suite_runs_both_halves_against_the_optimum_and_retraining(tmp_path):
     assert u['checks']['in-support drop <= 1.5'] == (u['in_support_drop'] <= 1.5) and len(u['checks']) == 6
     assert abs(u['drop_from_forgotten'] + u['drop_from_retained'] - u['in_support_drop']) < 1e-6  # the drop split by where samples started
     assert abs(opt['drop_from_forgotten'] + opt['drop_from_retained'] - opt['in_support_drop']) < 1e-9  # the optimum's own drop
-    assert -100 <= opt['in_support_drop'] <= 100 and 'optimum_in_support_drop' in r.stdout
+    assert f"{opt['in_support_drop']:.4f}" in r.stdout and len(opt['in_support_drop_draws']) == 1  # printed beside the runs' drop
     rt = q['retrained']  # retraining from scratch without 0 and 1, scored like the unlearned runs
     assert set(rt) == {'pul', 'tv_ideal', 'retain_stability', 'in_support_drop', 'optimum_share_gap', 'time_ratio'}
     assert 0 <= rt['pul'] <= 100 and 0 < rt['time_ratio'] and 'retraining from scratch (one run' in r.stdout
